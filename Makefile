@@ -1,0 +1,39 @@
+# Every target sets up the virtual environment first when it is missing or stale.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= ../shared/data
+
+.PHONY: demo test models baselines serve bench lint clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# Retrain the three default models from the real data sets (about 40 minutes on 2 CPU cores).
+models: $(STAMP)
+	$(PY) -m training train image --data $(DATA)/images/cifar10/train.tar \
+		--test-data $(DATA)/images/cifar10/test.tar --output models/cifar10.pt --epochs 12 --seed 0
+	$(PY) -m training train text --data $(DATA)/text/sms_spam.csv \
+		--output models/sms-spam.pt --seed 0
+	$(PY) -m training train tabular --data $(DATA)/tabular/adult.csv --label-column income \
+		--output models/adult-income.pt --seed 0
+	$(PY) scripts/baselines.py --data-root $(DATA) --json models/baselines.json
+
+baselines: $(STAMP)
+	$(PY) scripts/baselines.py --data-root $(DATA) --json models/baselines.json
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,147 @@
+"""Encode table rows into the float vectors a tabular model takes.
+
+A row becomes `[numeric values..., category indices...]` in manifest column
+order: numeric values as floats (NaN when missing), category indices as
+floats (0 missing, 1 unknown, 2 and up known categories). The model itself
+standardises, imputes and embeds. `encode_row` (one JSON row) and
+`encode_frame` (a CSV chunk) give identical vectors for the same values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from checkpoint.manifest import ColumnKind, TabularColumn, TabularSpec
+from inputs.errors import SchemaError
+
+MISSING_INDEX = 0
+UNKNOWN_INDEX = 1
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """Vectors for the rows of a frame; rows listed in `errors` hold garbage and must be skipped."""
+
+    values: np.ndarray
+    errors: dict[int, str]
+
+
+def _category_text(value: float | int | str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+class TabularEncoder:
+    def __init__(self, spec: TabularSpec, label_column: str | None = None) -> None:
+        self.spec = spec
+        self.label_column = label_column
+        self._missing = frozenset(spec.missing_values)
+        self._order = spec.numeric_columns + spec.categorical_columns
+        self._index = {
+            c.name: {cat: i + 2 for i, cat in enumerate(c.categories or [])}
+            for c in spec.categorical_columns
+        }
+        self.column_names = [c.name for c in spec.columns]
+
+    @property
+    def width(self) -> int:
+        return len(self._order)
+
+    def check_columns(self, present: list[str]) -> None:
+        """Raise SchemaError naming the missing and unexpected columns, if any."""
+        expected = set(self.column_names)
+        allowed = expected | ({self.label_column} if self.label_column else set())
+        missing = [name for name in self.column_names if name not in present]
+        unexpected = [name for name in present if name not in allowed]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing columns {missing}")
+            if unexpected:
+                parts.append(f"unexpected columns {unexpected}")
+            raise SchemaError(
+                f"row does not match the model's input schema: {'; '.join(parts)}. "
+                f"Expected columns: {self.column_names}"
+            )
+
+    def _numeric(self, column: TabularColumn, value: object) -> float:
+        if value is None:
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise SchemaError(
+                f"column {column.name!r} is numeric; got {type(value).__name__} {value!r}"
+            )
+        if isinstance(value, str):
+            text = value.strip()
+            if text in self._missing:
+                return math.nan
+            try:
+                number = float(text)
+            except ValueError:
+                raise SchemaError(
+                    f"column {column.name!r} is numeric; {value!r} is not a number "
+                    f"(write a missing value as null or one of {sorted(self._missing)})"
+                ) from None
+        else:
+            number = float(value)
+        if math.isinf(number):
+            raise SchemaError(f"column {column.name!r} must be finite; got {value!r}")
+        return number
+
+    def _category(self, column: TabularColumn, value: object) -> float:
+        if value is None:
+            return MISSING_INDEX
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise SchemaError(
+                f"column {column.name!r} is categorical and takes a string or number; "
+                f"got {type(value).__name__}"
+            )
+        if isinstance(value, float) and math.isnan(value):
+            return MISSING_INDEX
+        text = _category_text(value)
+        if text in self._missing:
+            return MISSING_INDEX
+        return self._index[column.name].get(text, UNKNOWN_INDEX)
+
+    def encode_row(self, row: Mapping[str, object]) -> np.ndarray:
+        if not isinstance(row, Mapping):
+            raise SchemaError(f"a row must be a JSON object of column: value; got {type(row).__name__}")
+        self.check_columns(list(row))
+        out = np.empty(self.width, dtype=np.float32)
+        for i, column in enumerate(self._order):
+            value = row[column.name]
+            if column.kind == ColumnKind.NUMERIC:
+                out[i] = self._numeric(column, value)
+            else:
+                out[i] = self._category(column, value)
+        return out
+
+    def encode_frame(self, frame: pd.DataFrame) -> EncodedFrame:
+        """Encode a frame of string cells (as read with dtype=str and no NA parsing)."""
+        out = np.empty((len(frame), self.width), dtype=np.float32)
+        errors: dict[int, str] = {}
+        for i, column in enumerate(self._order):
+            cells = frame[column.name].fillna("").astype(str).str.strip()
+            missing = cells.isin(self._missing).to_numpy()
+            if column.kind == ColumnKind.NUMERIC:
+                numbers = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(np.float64)
+                invalid = np.isnan(numbers) & ~missing
+                invalid |= np.isinf(numbers)
+                for row in np.flatnonzero(invalid):
+                    errors.setdefault(
+                        int(row),
+                        f"column {column.name!r} is numeric; {cells.iloc[row]!r} is not a finite number",
+                    )
+                out[:, i] = numbers
+            else:
+                index = self._index[column.name]
+                codes = cells.map(index).fillna(UNKNOWN_INDEX).to_numpy(np.float32)
+                codes[missing] = MISSING_INDEX
+                out[:, i] = codes
+        return EncodedFrame(values=out, errors=errors)

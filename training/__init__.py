@@ -1,0 +1,1 @@
+"""Offline training: real data in, self-contained TorchScript checkpoints out."""

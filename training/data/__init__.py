@@ -1,0 +1,1 @@
+"""Loading training data: image folders and archives, text and tabular CSVs, splits."""

@@ -1,0 +1,1 @@
+"""Network definitions. Each takes the tensor its input encoder produces and returns logits."""
