@@ -1,0 +1,1 @@
+"""The classification service: FastAPI app, model registry, micro-batching, bulk classification."""

@@ -1,0 +1,57 @@
+"""App factory and lifespan: load and warm up models, serve, drain on shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import torch
+from fastapi import FastAPI
+
+from app.errors import install_error_handlers
+from app.limits import BodySizeLimit
+from app.logging_setup import configure_logging
+from app.metrics import ServiceMetrics
+from app.registry import ModelRegistry, resolve_device
+from app.routes import health, metrics, models, predict
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        registry = ModelRegistry(settings, app.state.metrics, resolve_device(settings.device))
+        app.state.registry = registry
+        registry.load_all()
+        await registry.warm_up()
+        logger.info("serving %d model(s) on %s: %s", len(registry.models), registry.device,
+                    sorted(registry.models))
+        yield
+        logger.info("shutting down: draining queued requests")
+        await registry.stop()
+        logger.info("shutdown complete")
+
+    app = FastAPI(
+        title="Classification service",
+        version="0.1.0",
+        description="PyTorch classifiers for single samples (micro-batched) and whole datasets.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = ServiceMetrics()
+    install_error_handlers(app)
+    for router in (health.router, models.router, predict.router, metrics.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, limit_for_path=lambda _path: settings.max_request_bytes)
+    return app
+
+
+app = create_app()

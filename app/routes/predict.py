@@ -1,0 +1,163 @@
+"""POST /predict: one image, one row, or a short list of rows, through the micro-batcher."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from app.dependencies import MetricsDep, RegistryDep, SettingsDep
+from app.disconnect import ClientDisconnectedError, cancel_on_disconnect
+from app.errors import (
+    BadRequestError,
+    PayloadTooLargeError,
+    ServiceError,
+    UnsupportedMediaTypeError,
+)
+from app.predictions import PredictResponse, PredictRowsResponse, to_prediction
+from app.registry import ServedModel
+from checkpoint import ModelKind
+from inputs import InputError, SchemaError
+
+router = APIRouter(tags=["predict"])
+
+# nginx's code for "client closed the request"; only logs and metrics see it.
+CLIENT_CLOSED_REQUEST = 499
+
+IMAGE_BODY_TYPES = ("image/",)
+PREDICT_BODY_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}}}},
+            "application/json": {"schema": {
+                "type": "object",
+                "properties": {
+                    "row": {"type": "object", "description": "one row: column name to value"},
+                    "rows": {"type": "array", "items": {"type": "object"}},
+                    "top_k": {"type": "integer", "minimum": 1},
+                }}},
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "required": True,
+    }
+}
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        raise BadRequestError('the request body is empty; send {"row": {...}} or {"rows": [...]}')
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise BadRequestError(f"the request body is not valid UTF-8: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequestError(f"the request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(body, dict) or ("row" in body) == ("rows" in body):
+        raise SchemaError('send a JSON object with exactly one of "row" (an object) or "rows" (a list of objects)')
+    unexpected = sorted(set(body) - {"row", "rows", "top_k"})
+    if unexpected:
+        raise SchemaError(f'unexpected fields {unexpected}; allowed are "row", "rows" and "top_k"')
+    return body
+
+
+async def _read_image(request: Request, content_type: str) -> bytes:
+    if content_type.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1, max_fields=4)
+        except Exception as exc:  # noqa: BLE001 - starlette raises several parser errors
+            raise BadRequestError(f"the multipart body cannot be parsed: {exc}") from None
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadRequestError("send the image as the multipart form field 'file'")
+        return await upload.read()
+    return await request.body()
+
+
+def _top_k(query_top_k: int | None, body: dict[str, Any] | None) -> int:
+    value = query_top_k if query_top_k is not None else (body or {}).get("top_k", 3)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SchemaError(f"top_k must be a positive integer, got {value!r}")
+    return value
+
+
+async def _classify(request: Request, model: ServedModel, samples: list, timeout_s: float):
+    return await cancel_on_disconnect(request, model.batcher.classify(samples, timeout_s))
+
+
+@router.post("/predict", openapi_extra=PREDICT_BODY_DOC,
+             response_model=PredictResponse | PredictRowsResponse,
+             responses={400: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}})
+async def predict(
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    model: str | None = Query(None, description="model name; optional when one model fits the input"),
+    top_k: int | None = Query(None, ge=1, description="classes returned per prediction (default 3)"),
+) -> Response:
+    """Classify one image (multipart field `file`, or a raw image body) or JSON rows."""
+    started = time.perf_counter()
+    model_name = model or "-"
+    status = 500
+    try:
+        content_type = request.headers.get("content-type", "").lower()
+        if content_type.startswith("application/json"):
+            body = await _read_json(request)
+            rows = body.get("rows") if "rows" in body else [body["row"]]
+            if not isinstance(rows, list) or not rows:
+                raise SchemaError('"rows" must be a non-empty list of objects')
+            first = rows[0] if isinstance(rows[0], dict) else None
+            served = registry.pick(model, (ModelKind.TEXT, ModelKind.TABULAR), first)
+            model_name = served.name
+            k = _top_k(top_k, body)
+            if len(rows) > settings.max_batch_size:
+                raise PayloadTooLargeError(
+                    f"{len(rows)} rows exceed the limit of {settings.max_batch_size} per request "
+                    f"(CLASSIFY_MAX_BATCH_SIZE); send larger sets to /classify-dataset")
+            samples = []
+            for index, row in enumerate(rows):
+                try:
+                    samples.append(served.encoder.encode(row))
+                except InputError as exc:
+                    if "rows" in body:
+                        raise type(exc)(f"rows[{index}]: {exc}") from None
+                    raise
+            probabilities = await _classify(request, served, samples, settings.request_timeout_s)
+            predictions = [to_prediction(p, served.manifest.class_names, k) for p in probabilities]
+            header = {"model": served.name, "version": served.manifest.version}
+            if "rows" in body:
+                payload: dict[str, Any] = {**header, "predictions": [p.model_dump() for p in predictions]}
+            else:
+                payload = {**header, **predictions[0].model_dump()}
+        elif content_type.startswith("multipart/form-data") or content_type.startswith(IMAGE_BODY_TYPES):
+            served = registry.pick(model, (ModelKind.IMAGE,))
+            model_name = served.name
+            k = _top_k(top_k, None)
+            data = await _read_image(request, content_type)
+            sample = await asyncio.to_thread(served.encoder.encode, data)
+            probabilities = await _classify(request, served, [sample], settings.request_timeout_s)
+            payload = {"model": served.name, "version": served.manifest.version,
+                       **to_prediction(probabilities[0], served.manifest.class_names, k).model_dump()}
+        else:
+            raise UnsupportedMediaTypeError(
+                f"unsupported Content-Type {content_type or '(none)'!r}; send application/json rows, "
+                f"multipart/form-data with an image in field 'file', or an image/* body")
+        status = 200
+        return JSONResponse(payload)
+    except ClientDisconnectedError:
+        status = CLIENT_CLOSED_REQUEST
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    except (ServiceError, InputError) as exc:
+        status = exc.status_code
+        raise
+    finally:
+        metrics.requests.labels(model_name, "predict", str(status)).inc()
+        request.state.elapsed_s = time.perf_counter() - started

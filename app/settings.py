@@ -1,0 +1,45 @@
+"""All service settings, read from environment variables prefixed `CLASSIFY_`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLASSIFY_", env_file=None, protected_namespaces=())
+
+    host: str = Field("127.0.0.1", description="address the console script binds to")
+    port: int = Field(8000, description="port the console script binds to")
+    model_dir: Path = Field(Path("models"), description="folder whose *.pt checkpoints are served")
+    device: str = Field("auto", description="torch device: auto (CUDA when available), cpu, cuda, cuda:1")
+    torch_threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's choice)")
+
+    max_batch_size: int = Field(64, ge=1, description="rows per forward pass for /predict")
+    max_delay_ms: float = Field(2.0, ge=0, description="longest wait for more rows, from the oldest waiting request")
+    max_queue_rows: int = Field(2048, ge=1, description="rows waiting per model before 503 overloaded")
+    idle_dispatch: bool = Field(True, description="run waiting rows at once when the model's thread is idle")
+    request_timeout_s: float = Field(30.0, gt=0, description="longest a /predict request waits for its result")
+    warmup_batch_sizes: list[int] = Field(default_factory=lambda: [1, 8], description="batch sizes run at start-up")
+
+    max_request_bytes: int = Field(20 * 2**20, ge=1024, description="largest /predict body in bytes")
+    max_image_pixels: int = Field(40_000_000, ge=1, description="largest declared image size in pixels")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["plain", "json"] = "plain"
+
+    @field_validator("warmup_batch_sizes")
+    @classmethod
+    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
+        if any(s < 1 for s in sizes):
+            raise ValueError("CLASSIFY_WARMUP_BATCH_SIZES must hold positive batch sizes")
+        return sizes
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
