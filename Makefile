@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
 .PHONY: demo test models baselines serve bench lint clean-venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,10 +16,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) scripts/demo.py
+	$(PY) -m scripts.demo
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+serve: $(STAMP)
+	$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

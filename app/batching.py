@@ -222,8 +222,13 @@ class Batcher:
         try:
             result = await self.worker.run(samples)
         except Exception:
-            logger.warning("batch of %d rows for model %s failed; retrying its %d requests one by one",
-                           len(samples), self.name, len(batch), exc_info=True)
+            logger.warning(
+                "batch of %d rows for model %s failed; retrying its %d requests one by one",
+                len(samples),
+                self.name,
+                len(batch),
+                exc_info=True,
+            )
             await self._execute_one_by_one(batch)
         else:
             self._record(len(samples), result.compute_s)
@@ -246,8 +251,11 @@ class Batcher:
                 logger.exception("model %s failed on a request of %d rows", self.name, item.rows)
                 self.metrics.failed_items.labels(self.name).inc(item.rows)
                 if not item.future.done():
-                    item.future.set_exception(InferenceError(
-                        f"model {self.name!r} failed on this input: {type(exc).__name__}: {exc}"))
+                    item.future.set_exception(
+                        InferenceError(
+                            f"model {self.name!r} failed on this input: {type(exc).__name__}: {exc}"
+                        )
+                    )
             else:
                 self._record(item.rows, result.compute_s)
                 if not item.future.done():
@@ -270,9 +278,12 @@ class Batcher:
             return
         self.failure = error
         self._accepting = False
-        self._fail_waiting(BatcherStoppedError(
-            f"the batcher of model {self.name!r} stopped ({type(error).__name__}); the service is "
-            f"not ready, retry on another replica"))
+        self._fail_waiting(
+            BatcherStoppedError(
+                f"the batcher of model {self.name!r} stopped ({type(error).__name__}); the service is "
+                f"not ready, retry on another replica"
+            )
+        )
 
     def _fail_waiting(self, error: Exception) -> None:
         while self._queue:

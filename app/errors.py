@@ -75,7 +75,9 @@ class InferenceError(ServiceError):
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        if exc.status_code >= 500 and not isinstance(exc, OverloadedError | NotReadyError | RequestTimeoutError):
+        if exc.status_code >= 500 and not isinstance(
+            exc, OverloadedError | NotReadyError | RequestTimeoutError
+        ):
             logger.error("request failed: %s", exc.detail)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 

@@ -65,8 +65,7 @@ class InferenceWorker:
         logits = self.checkpoint.module(batch)
         if logits.dim() != 2 or logits.shape[0] != len(samples):
             raise OutputCountError(
-                f"model {self.name} returned output of shape {tuple(logits.shape)} for "
-                f"{len(samples)} inputs"
+                f"model {self.name} returned output of shape {tuple(logits.shape)} for {len(samples)} inputs"
             )
         return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
@@ -79,8 +78,9 @@ class InferenceWorker:
                 if len(buckets) == 1:
                     probabilities = self._forward(samples)
                 else:
-                    probabilities = np.empty((len(samples), self.checkpoint.manifest.num_classes),
-                                             dtype=np.float32)
+                    probabilities = np.empty(
+                        (len(samples), self.checkpoint.manifest.num_classes), dtype=np.float32
+                    )
                     for bucket in buckets:
                         probabilities[bucket] = self._forward([samples[i] for i in bucket])
             else:

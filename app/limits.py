@@ -55,11 +55,21 @@ class BodySizeLimit:
 
     @staticmethod
     async def _reject(send: Send, size: int, limit: int) -> None:
-        body = json.dumps({
-            "detail": f"request body of at least {size} bytes exceeds the limit of {limit} bytes; "
-                      f"send a smaller file or raise the limit setting"
-        }).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "detail": f"request body of at least {size} bytes exceeds the limit of {limit} bytes; "
+                f"send a smaller file or raise the limit setting"
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -32,8 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = registry
         registry.load_all()
         await registry.warm_up()
-        logger.info("serving %d model(s) on %s: %s", len(registry.models), registry.device,
-                    sorted(registry.models))
+        logger.info(
+            "serving %d model(s) on %s: %s", len(registry.models), registry.device, sorted(registry.models)
+        )
         yield
         logger.info("shutting down: draining queued requests")
         await registry.stop()

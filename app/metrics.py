@@ -12,24 +12,42 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "classify_requests", "HTTP requests by model, endpoint and status code",
-            ["model", "endpoint", "status"], registry=self.registry)
+            "classify_requests",
+            "HTTP requests by model, endpoint and status code",
+            ["model", "endpoint", "status"],
+            registry=self.registry,
+        )
         self.queue_wait = Histogram(
-            "classify_queue_wait_seconds", "time a request waited in the batch queue",
-            ["model"], buckets=LATENCY_BUCKETS_S, registry=self.registry)
+            "classify_queue_wait_seconds",
+            "time a request waited in the batch queue",
+            ["model"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
         self.compute = Histogram(
-            "classify_compute_seconds", "forward pass time per batch, collation included",
-            ["model", "path"], buckets=LATENCY_BUCKETS_S, registry=self.registry)
+            "classify_compute_seconds",
+            "forward pass time per batch, collation included",
+            ["model", "path"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
         self.batch_rows = Histogram(
-            "classify_batch_rows", "rows per forward pass",
-            ["model", "path"], buckets=BATCH_BUCKETS, registry=self.registry)
+            "classify_batch_rows",
+            "rows per forward pass",
+            ["model", "path"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
         self.queue_rows = Gauge(
-            "classify_queue_rows", "rows waiting in the batch queue", ["model"], registry=self.registry)
-        self.items = Counter(
-            "classify_items", "items classified", ["model", "path"], registry=self.registry)
+            "classify_queue_rows", "rows waiting in the batch queue", ["model"], registry=self.registry
+        )
+        self.items = Counter("classify_items", "items classified", ["model", "path"], registry=self.registry)
         self.cancelled_rows = Counter(
-            "classify_cancelled_rows", "rows dropped because the client left or timed out",
-            ["model", "stage"], registry=self.registry)
+            "classify_cancelled_rows",
+            "rows dropped because the client left or timed out",
+            ["model", "stage"],
+            registry=self.registry,
+        )
         self.failed_items = Counter(
-            "classify_failed_items", "items whose forward pass raised", ["model"],
-            registry=self.registry)
+            "classify_failed_items", "items whose forward pass raised", ["model"], registry=self.registry
+        )

@@ -38,7 +38,8 @@ def to_prediction(probabilities: np.ndarray, class_names: list[str], top_k: int)
     """Turn one row of class probabilities into a prediction with the `top_k` best classes."""
     if not np.isfinite(probabilities).all():
         raise NonFiniteOutputError(
-            "the model produced a non-finite probability for this input; check it for extreme values")
+            "the model produced a non-finite probability for this input; check it for extreme values"
+        )
     k = min(top_k, len(class_names))
     best = np.argsort(-probabilities, kind="stable")[:k]
     ranked = [ClassProbability(label=class_names[i], probability=float(probabilities[i])) for i in best]

@@ -90,8 +90,9 @@ class ModelRegistry:
         checkpoint = load_checkpoint(path, self.device)
         name = checkpoint.manifest.name
         if name in self.models:
-            raise CheckpointError(f"model name {name!r} is already served from "
-                                  f"{self.models[name].checkpoint.path}")
+            raise CheckpointError(
+                f"model name {name!r} is already served from {self.models[name].checkpoint.path}"
+            )
         encoder = make_encoder(checkpoint.manifest, self.settings.max_image_pixels)
         worker = InferenceWorker(checkpoint, encoder)
         config = BatcherConfig(
@@ -101,9 +102,15 @@ class ModelRegistry:
             idle_dispatch=self.settings.idle_dispatch,
         )
         self.models[name] = ServedModel(checkpoint, encoder, worker, Batcher(worker, config, self.metrics))
-        logger.info("loaded model %s v%s (%s, %d classes) from %s on %s", name,
-                    checkpoint.manifest.version, checkpoint.manifest.kind,
-                    checkpoint.manifest.num_classes, path, self.device)
+        logger.info(
+            "loaded model %s v%s (%s, %d classes) from %s on %s",
+            name,
+            checkpoint.manifest.version,
+            checkpoint.manifest.kind,
+            checkpoint.manifest.num_classes,
+            path,
+            self.device,
+        )
 
     async def warm_up(self) -> None:
         """Run dummy batches of the configured sizes through each model, then start its batcher."""
@@ -113,8 +120,9 @@ class ModelRegistry:
                 await model.worker.run([sample] * size)
             model.batcher.start()
             model.warmed_up = True
-            logger.info("model %s warmed up with batch sizes %s", model.name,
-                        self.settings.warmup_batch_sizes)
+            logger.info(
+                "model %s warmed up with batch sizes %s", model.name, self.settings.warmup_batch_sizes
+            )
 
     @property
     def ready(self) -> bool:
@@ -123,11 +131,12 @@ class ModelRegistry:
     def get(self, name: str) -> ServedModel:
         model = self.models.get(name)
         if model is None:
-            raise ModelNotFoundError(
-                f"model {name!r} is not served; available models: {sorted(self.models)}")
+            raise ModelNotFoundError(f"model {name!r} is not served; available models: {sorted(self.models)}")
         return model
 
-    def pick(self, name: str | None, kinds: tuple[ModelKind, ...], row: Mapping[str, object] | None = None) -> ServedModel:
+    def pick(
+        self, name: str | None, kinds: tuple[ModelKind, ...], row: Mapping[str, object] | None = None
+    ) -> ServedModel:
         """Return the named model, or the only served model that fits the input.
 
         With several candidate models, the one that takes the most of the row's
@@ -139,7 +148,8 @@ class ModelRegistry:
                 wanted = " or ".join(k.value for k in kinds)
                 raise BadRequestError(
                     f"model {name!r} is a {model.manifest.kind.value} model but this input is for a "
-                    f"{wanted} model")
+                    f"{wanted} model"
+                )
             return model
         candidates = [m for m in self.models.values() if m.manifest.kind in kinds]
         if len(candidates) > 1 and row is not None:
@@ -154,7 +164,8 @@ class ModelRegistry:
             raise ModelNotFoundError(f"no {wanted} model is served; available: {sorted(self.models)}")
         raise BadRequestError(
             f"several {wanted} models fit this input ({sorted(m.name for m in candidates)}); "
-            f"choose one with ?model=NAME")
+            f"choose one with ?model=NAME"
+        )
 
     async def stop(self) -> None:
         await asyncio.gather(*(m.batcher.stop() for m in self.models.values() if m.warmed_up))

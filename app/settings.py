@@ -20,17 +20,25 @@ class Settings(BaseSettings):
     torch_threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's choice)")
 
     max_batch_size: int = Field(64, ge=1, description="rows per forward pass for /predict")
-    max_delay_ms: float = Field(2.0, ge=0, description="longest wait for more rows, from the oldest waiting request")
+    max_delay_ms: float = Field(
+        2.0, ge=0, description="longest wait for more rows, from the oldest waiting request"
+    )
     max_queue_rows: int = Field(2048, ge=1, description="rows waiting per model before 503 overloaded")
     idle_dispatch: bool = Field(True, description="run waiting rows at once when the model's thread is idle")
-    request_timeout_s: float = Field(30.0, gt=0, description="longest a /predict request waits for its result")
-    warmup_batch_sizes: list[int] = Field(default_factory=lambda: [1, 8], description="batch sizes run at start-up")
+    request_timeout_s: float = Field(
+        30.0, gt=0, description="longest a /predict request waits for its result"
+    )
+    warmup_batch_sizes: list[int] = Field(
+        default_factory=lambda: [1, 8, 64], description="batch sizes run at start-up, as a JSON list"
+    )
 
     max_request_bytes: int = Field(20 * 2**20, ge=1024, description="largest /predict body in bytes")
     max_image_pixels: int = Field(40_000_000, ge=1, description="largest declared image size in pixels")
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["plain", "json"] = "plain"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+    log_format: Literal["plain", "json"] = Field(
+        "plain", description="plain text or one JSON object per line"
+    )
 
     @field_validator("warmup_batch_sizes")
     @classmethod

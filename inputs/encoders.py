@@ -62,9 +62,7 @@ class TextRowEncoder:
         if isinstance(raw, str):
             return self.text.encode(raw)
         if not isinstance(raw, Mapping):
-            raise SchemaError(
-                f"a text model takes a row like {{{self.text.spec.text_column!r}: \"...\"}}"
-            )
+            raise SchemaError(f'a text model takes a row like {{{self.text.spec.text_column!r}: "..."}}')
         column = self.text.spec.text_column
         if column not in raw:
             raise SchemaError(

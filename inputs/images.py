@@ -45,9 +45,7 @@ def _to_channels(image: Image.Image, channels: int) -> Image.Image:
     return image.convert(target) if image.mode != target else image
 
 
-def decode_image(
-    data: bytes, spec: ImageSpec, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
-) -> np.ndarray:
+def decode_image(data: bytes, spec: ImageSpec, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
     """Decode one image into a uint8 array of shape (channels, height, width).
 
     EXIF orientation is applied, animated images give their first frame,
@@ -61,8 +59,7 @@ def decode_image(
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         raise UnsupportedMediaError(
-            "the file is not an image format this service reads "
-            "(JPEG, PNG, WebP, BMP, GIF, TIFF)"
+            "the file is not an image format this service reads (JPEG, PNG, WebP, BMP, GIF, TIFF)"
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise MalformedInputError(f"the image is corrupt or truncated: {exc}") from exc

@@ -44,8 +44,7 @@ class TabularEncoder:
         self._missing = frozenset(spec.missing_values)
         self._order = spec.numeric_columns + spec.categorical_columns
         self._index = {
-            c.name: {cat: i + 2 for i, cat in enumerate(c.categories or [])}
-            for c in spec.categorical_columns
+            c.name: {cat: i + 2 for i, cat in enumerate(c.categories or [])} for c in spec.categorical_columns
         }
         self.column_names = [c.name for c in spec.columns]
 
@@ -74,9 +73,7 @@ class TabularEncoder:
         if value is None:
             return math.nan
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise SchemaError(
-                f"column {column.name!r} is numeric; got {type(value).__name__} {value!r}"
-            )
+            raise SchemaError(f"column {column.name!r} is numeric; got {type(value).__name__} {value!r}")
         if isinstance(value, str):
             text = value.strip()
             if text in self._missing:

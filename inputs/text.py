@@ -31,8 +31,6 @@ class TextEncoder:
     def encode(self, text: object) -> np.ndarray:
         """Return int64 token ids; text with no tokens becomes a single unknown token."""
         if not isinstance(text, str):
-            raise SchemaError(
-                f"column {self.spec.text_column!r} must be a string, got {type(text).__name__}"
-            )
+            raise SchemaError(f"column {self.spec.text_column!r} must be a string, got {type(text).__name__}")
         ids = [self._ids.get(token, UNKNOWN_ID) for token in self.tokenize(text)]
         return np.asarray(ids or [UNKNOWN_ID], dtype=np.int64)

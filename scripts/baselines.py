@@ -74,14 +74,16 @@ def tabular_baseline(path: Path, label_column: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", type=Path, required=True,
-                        help="folder with text/sms_spam.csv and tabular/adult.csv")
+    parser.add_argument(
+        "--data-root", type=Path, required=True, help="folder with text/sms_spam.csv and tabular/adult.csv"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     results = {
         "sms-spam: TF-IDF + logistic regression": text_baseline(args.data_root / "text/sms_spam.csv"),
         "adult-income: HistGradientBoosting": tabular_baseline(
-            args.data_root / "tabular/adult.csv", "income"),
+            args.data_root / "tabular/adult.csv", "income"
+        ),
     }
     for name, scores in results.items():
         print(f"{name}: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}")

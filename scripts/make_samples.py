@@ -52,8 +52,12 @@ def write_test_rows(source: Path, label_column: str, target: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", type=Path, required=True,
-                        help="folder with images/cifar10/test.tar, text/sms_spam.csv, tabular/adult.csv")
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        required=True,
+        help="folder with images/cifar10/test.tar, text/sms_spam.csv, tabular/adult.csv",
+    )
     args = parser.parse_args()
     write_images(args.data_root / "images/cifar10/test.tar")
     write_test_rows(args.data_root / "text/sms_spam.csv", "label", ROOT / "text" / "sms_spam.csv")

@@ -24,7 +24,8 @@ def test_metrics_match_sklearn(seed: int) -> None:
     assert report.weighted_f1 == pytest.approx(f1_score(true, predicted, average="weighted"))
     assert report.confusion_matrix == confusion_matrix(true, predicted, labels=range(4)).tolist()
     precision, recall, f1, support = precision_recall_fscore_support(
-        true, predicted, labels=range(4), zero_division=0)
+        true, predicted, labels=range(4), zero_division=0
+    )
     for i, name in enumerate(names):
         assert report.per_class[name].precision == pytest.approx(precision[i])
         assert report.per_class[name].recall == pytest.approx(recall[i])

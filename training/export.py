@@ -57,6 +57,10 @@ def export_checkpoint(
             f"exported model differs from the eager model by {difference:.2e} in probability "
             f"(tolerance {PARITY_TOLERANCE:.0e}) on {len(parity_samples)} test samples"
         )
-    logger.info("exported %s: parity on %d samples, max probability difference %.2e",
-                path, len(parity_samples), difference)
+    logger.info(
+        "exported %s: parity on %d samples, max probability difference %.2e",
+        path,
+        len(parity_samples),
+        difference,
+    )
     return difference

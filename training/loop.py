@@ -159,7 +159,9 @@ def fit(
     optimizer = _make_optimizer(model, options)
     steps_per_epoch = max(1, math.ceil(len(train) / options.batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=options.learning_rate, total_steps=options.epochs * steps_per_epoch + 1,
+        optimizer,
+        max_lr=options.learning_rate,
+        total_steps=options.epochs * steps_per_epoch + 1,
         pct_start=0.25,
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=options.label_smoothing)
@@ -171,7 +173,15 @@ def fit(
     for epoch in range(1, options.epochs + 1):
         epoch_start = time.monotonic()
         train_loss, train_accuracy = train_one_epoch(
-            model, train, optimizer, scheduler, loss_fn, options, rng, generator, augment,
+            model,
+            train,
+            optimizer,
+            scheduler,
+            loss_fn,
+            options,
+            rng,
+            generator,
+            augment,
             f"epoch {epoch}/{options.epochs}",
         )
         train_seconds = time.monotonic() - epoch_start
@@ -189,15 +199,21 @@ def fit(
         improved = _is_better(record, best, options.monitor)
         logger.info(
             "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.0f items/s%s",
-            epoch, train_loss, train_accuracy, result.loss, result.accuracy,
-            record.items_per_second, " (best)" if improved else "",
+            epoch,
+            train_loss,
+            train_accuracy,
+            result.loss,
+            result.accuracy,
+            record.items_per_second,
+            " (best)" if improved else "",
         )
         if improved:
             best = record
             best_state = copy.deepcopy(model.state_dict())
         elif best is not None and epoch - best.epoch >= options.patience:
-            logger.info("early stop: no validation %s improvement for %d epochs", options.monitor,
-                        options.patience)
+            logger.info(
+                "early stop: no validation %s improvement for %d epochs", options.monitor, options.patience
+            )
             break
 
     model.load_state_dict(best_state)

@@ -18,7 +18,9 @@ from training.report import classification_report, format_report
 logger = logging.getLogger(__name__)
 
 
-def _labelled_samples(kind: ModelKind, data: Path, label_column: str | None) -> tuple[list[object], list[str]]:
+def _labelled_samples(
+    kind: ModelKind, data: Path, label_column: str | None
+) -> tuple[list[object], list[str]]:
     if kind == ModelKind.IMAGE:
         raw = read_raw_images(data)
         return [r.data for r in raw], [r.class_name for r in raw]

@@ -67,13 +67,21 @@ def write_report_png(path: Path, report: ClassificationReport, fit: FitResult, t
     ticks = range(len(report.class_names))
     matrix_axis.set_xticks(ticks, report.class_names, rotation=45, ha="right")
     matrix_axis.set_yticks(ticks, report.class_names)
-    matrix_axis.set(title=f"test confusion (accuracy {report.accuracy:.3f})",
-                    xlabel="predicted", ylabel="true")
+    matrix_axis.set(
+        title=f"test confusion (accuracy {report.accuracy:.3f})", xlabel="predicted", ylabel="true"
+    )
     threshold = counts.max() / 2 if counts.size else 0
     for i in ticks:
         for j in ticks:
-            matrix_axis.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
-                             color="white" if counts[i, j] > threshold else "black")
+            matrix_axis.text(
+                j,
+                i,
+                str(counts[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if counts[i, j] > threshold else "black",
+            )
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

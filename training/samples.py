@@ -38,9 +38,7 @@ class SampleSet:
         return SampleSet(picked, self.labels[indices], np.asarray([len(s) for s in picked]))
 
 
-def training_batches(
-    samples: SampleSet, batch_size: int, rng: np.random.Generator
-) -> list[np.ndarray]:
+def training_batches(samples: SampleSet, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Shuffled index batches; text is grouped by length so batches carry little padding."""
     order = rng.permutation(len(samples))
     if samples.lengths is not None:

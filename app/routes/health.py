@@ -20,8 +20,9 @@ async def healthz() -> dict[str, str]:
 async def readyz(registry: RegistryDep) -> JSONResponse:
     """Readiness: every loaded model is warmed up and its batcher is running."""
     models = {
-        name: ("ready" if m.warmed_up and m.batcher.alive else
-               "batcher stopped" if m.warmed_up else "warming up")
+        name: (
+            "ready" if m.warmed_up and m.batcher.alive else "batcher stopped" if m.warmed_up else "warming up"
+        )
         for name, m in registry.models.items()
     }
     body: dict[str, object] = {"ready": registry.ready, "models": models}

@@ -36,22 +36,46 @@ def input_schema(model: ServedModel) -> dict[str, Any]:
     """The input a client sends, without the bulky vocabulary."""
     spec = model.manifest.input
     if isinstance(spec, ImageSpec):
-        return {"type": "image", "height": spec.height, "width": spec.width,
-                "channels": spec.channels, "mean": spec.mean, "std": spec.std,
-                "resize": spec.resize}
+        return {
+            "type": "image",
+            "height": spec.height,
+            "width": spec.width,
+            "channels": spec.channels,
+            "mean": spec.mean,
+            "std": spec.std,
+            "resize": spec.resize,
+        }
     if isinstance(spec, TextSpec):
-        return {"type": "text", "text_column": spec.text_column, "lowercase": spec.lowercase,
-                "max_tokens": spec.max_tokens, "vocabulary_size": len(spec.vocabulary)}
-    return {"type": "tabular", "missing_values": spec.missing_values, "columns": [
-        {"name": c.name, "kind": c.kind.value,
-         **({"categories": c.categories} if c.categories is not None else {})}
-        for c in spec.columns]}
+        return {
+            "type": "text",
+            "text_column": spec.text_column,
+            "lowercase": spec.lowercase,
+            "max_tokens": spec.max_tokens,
+            "vocabulary_size": len(spec.vocabulary),
+        }
+    return {
+        "type": "tabular",
+        "missing_values": spec.missing_values,
+        "columns": [
+            {
+                "name": c.name,
+                "kind": c.kind.value,
+                **({"categories": c.categories} if c.categories is not None else {}),
+            }
+            for c in spec.columns
+        ],
+    }
 
 
 def _summary(model: ServedModel) -> dict[str, Any]:
     manifest = model.manifest
-    return {"name": manifest.name, "kind": manifest.kind.value, "version": manifest.version,
-            "class_names": manifest.class_names, "ready": model.warmed_up and model.batcher.alive}
+    return {
+        "name": manifest.name,
+        "kind": manifest.kind.value,
+        "version": manifest.version,
+        "class_names": manifest.class_names,
+        "ready": model.warmed_up and model.batcher.alive,
+    }
 
 
 @router.get("/models", response_model=list[ModelSummary])

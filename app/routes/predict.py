@@ -33,16 +33,23 @@ IMAGE_BODY_TYPES = ("image/",)
 PREDICT_BODY_DOC = {
     "requestBody": {
         "content": {
-            "multipart/form-data": {"schema": {
-                "type": "object", "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"}}}},
-            "application/json": {"schema": {
-                "type": "object",
-                "properties": {
-                    "row": {"type": "object", "description": "one row: column name to value"},
-                    "rows": {"type": "array", "items": {"type": "object"}},
-                    "top_k": {"type": "integer", "minimum": 1},
-                }}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "row": {"type": "object", "description": "one row: column name to value"},
+                        "rows": {"type": "array", "items": {"type": "object"}},
+                        "top_k": {"type": "integer", "minimum": 1},
+                    },
+                }
+            },
             "image/*": {"schema": {"type": "string", "format": "binary"}},
         },
         "required": True,
@@ -57,11 +64,17 @@ async def _read_json(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except UnicodeDecodeError as exc:
-        raise BadRequestError(f"the request body is not valid UTF-8: {exc.reason} at byte {exc.start}") from None
+        raise BadRequestError(
+            f"the request body is not valid UTF-8: {exc.reason} at byte {exc.start}"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise BadRequestError(f"the request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        raise BadRequestError(
+            f"the request body is not valid JSON: {exc.msg} at position {exc.pos}"
+        ) from None
     if not isinstance(body, dict) or ("row" in body) == ("rows" in body):
-        raise SchemaError('send a JSON object with exactly one of "row" (an object) or "rows" (a list of objects)')
+        raise SchemaError(
+            'send a JSON object with exactly one of "row" (an object) or "rows" (a list of objects)'
+        )
     unexpected = sorted(set(body) - {"row", "rows", "top_k"})
     if unexpected:
         raise SchemaError(f'unexpected fields {unexpected}; allowed are "row", "rows" and "top_k"')
@@ -92,9 +105,12 @@ async def _classify(request: Request, model: ServedModel, samples: list, timeout
     return await cancel_on_disconnect(request, model.batcher.classify(samples, timeout_s))
 
 
-@router.post("/predict", openapi_extra=PREDICT_BODY_DOC,
-             response_model=PredictResponse | PredictRowsResponse,
-             responses={400: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}})
+@router.post(
+    "/predict",
+    openapi_extra=PREDICT_BODY_DOC,
+    response_model=PredictResponse | PredictRowsResponse,
+    responses={400: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}},
+)
 async def predict(
     request: Request,
     registry: RegistryDep,
@@ -121,7 +137,8 @@ async def predict(
             if len(rows) > settings.max_batch_size:
                 raise PayloadTooLargeError(
                     f"{len(rows)} rows exceed the limit of {settings.max_batch_size} per request "
-                    f"(CLASSIFY_MAX_BATCH_SIZE); send larger sets to /classify-dataset")
+                    f"(CLASSIFY_MAX_BATCH_SIZE); send larger sets to /classify-dataset"
+                )
             samples = []
             for index, row in enumerate(rows):
                 try:
@@ -144,12 +161,16 @@ async def predict(
             data = await _read_image(request, content_type)
             sample = await asyncio.to_thread(served.encoder.encode, data)
             probabilities = await _classify(request, served, [sample], settings.request_timeout_s)
-            payload = {"model": served.name, "version": served.manifest.version,
-                       **to_prediction(probabilities[0], served.manifest.class_names, k).model_dump()}
+            payload = {
+                "model": served.name,
+                "version": served.manifest.version,
+                **to_prediction(probabilities[0], served.manifest.class_names, k).model_dump(),
+            }
         else:
             raise UnsupportedMediaTypeError(
                 f"unsupported Content-Type {content_type or '(none)'!r}; send application/json rows, "
-                f"multipart/form-data with an image in field 'file', or an image/* body")
+                f"multipart/form-data with an image in field 'file', or an image/* body"
+            )
         status = 200
         return JSONResponse(payload)
     except ClientDisconnectedError:

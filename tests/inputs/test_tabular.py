@@ -12,11 +12,13 @@ from checkpoint import ColumnKind, TabularColumn, TabularSpec
 from inputs import SchemaError
 from inputs.tabular import MISSING_INDEX, UNKNOWN_INDEX, TabularEncoder
 
-SPEC = TabularSpec(columns=[
-    TabularColumn(name="age", kind=ColumnKind.NUMERIC, mean=40.0, std=10.0),
-    TabularColumn(name="city", kind=ColumnKind.CATEGORICAL, categories=["Oslo", "Lima"]),
-    TabularColumn(name="hours", kind=ColumnKind.NUMERIC, mean=40.0, std=5.0),
-])
+SPEC = TabularSpec(
+    columns=[
+        TabularColumn(name="age", kind=ColumnKind.NUMERIC, mean=40.0, std=10.0),
+        TabularColumn(name="city", kind=ColumnKind.CATEGORICAL, categories=["Oslo", "Lima"]),
+        TabularColumn(name="hours", kind=ColumnKind.NUMERIC, mean=40.0, std=5.0),
+    ]
+)
 
 
 @pytest.fixture
@@ -66,9 +68,13 @@ def test_invalid_numeric_values(encoder: TabularEncoder, value: object) -> None:
 
 
 def test_frame_reports_bad_rows(encoder: TabularEncoder) -> None:
-    frame = pd.DataFrame([{"age": "x", "city": "Oslo", "hours": "1"},
-                          {"age": "3", "city": "Oslo", "hours": "inf"},
-                          {"age": "3", "city": "Oslo", "hours": "2"}])
+    frame = pd.DataFrame(
+        [
+            {"age": "x", "city": "Oslo", "hours": "1"},
+            {"age": "3", "city": "Oslo", "hours": "inf"},
+            {"age": "3", "city": "Oslo", "hours": "2"},
+        ]
+    )
     encoded = encoder.encode_frame(frame)
     assert sorted(encoded.errors) == [0, 1]
     assert "'age'" in encoded.errors[0]

@@ -7,8 +7,13 @@ from inputs import SchemaError
 from inputs.encoders import TextRowEncoder, pad
 from inputs.text import DEFAULT_TOKEN_PATTERN, UNKNOWN_ID
 
-SPEC = TextSpec(text_column="text", lowercase=True, token_pattern=DEFAULT_TOKEN_PATTERN,
-                max_tokens=5, vocabulary=["<pad>", "<unk>", "free", "win", "£", "don't"])
+SPEC = TextSpec(
+    text_column="text",
+    lowercase=True,
+    token_pattern=DEFAULT_TOKEN_PATTERN,
+    max_tokens=5,
+    vocabulary=["<pad>", "<unk>", "free", "win", "£", "don't"],
+)
 
 
 def test_tokens_to_ids_with_unknown_and_cap() -> None:

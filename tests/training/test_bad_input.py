@@ -36,8 +36,9 @@ def test_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "no image files" in err
 
 
-def test_class_folder_without_images(tmp_path: Path, samples: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_class_folder_without_images(
+    tmp_path: Path, samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = _image_folder(tmp_path, samples)
     (root / "zebra").mkdir()
     (root / "zebra" / "notes.txt").write_text("no pictures here")
@@ -46,14 +47,16 @@ def test_class_folder_without_images(tmp_path: Path, samples: Path,
     assert "contain no readable image files" in err
 
 
-def test_unreadable_images_skipped_with_count(tmp_path: Path, samples: Path,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_unreadable_images_skipped_with_count(
+    tmp_path: Path, samples: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root = _image_folder(tmp_path, samples)
     (root / "airplane" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     (root / "airplane" / "readme.md").write_text("hello")
     with caplog.at_level(logging.WARNING):
-        code = main(["train", "image", "--data", str(root), "--output", str(tmp_path / "m.pt"),
-                     "--width", "8", *FAST])
+        code = main(
+            ["train", "image", "--data", str(root), "--output", str(tmp_path / "m.pt"), "--width", "8", *FAST]
+        )
     assert code == 0
     messages = [r.getMessage() for r in caplog.records]
     assert any("skipped 1 unreadable images" in m for m in messages)
@@ -68,8 +71,17 @@ def test_single_class_images(tmp_path: Path, samples: Path, capsys: pytest.Captu
 
 def test_missing_label_column(tmp_path: Path, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = samples / "tabular" / "adult.csv"
-    err = _run(capsys, "train", "tabular", "--data", str(data), "--label-column", "salary",
-               "--output", str(tmp_path / "m.pt"))
+    err = _run(
+        capsys,
+        "train",
+        "tabular",
+        "--data",
+        str(data),
+        "--label-column",
+        "salary",
+        "--output",
+        str(tmp_path / "m.pt"),
+    )
     assert "no column 'salary'" in err
     assert "income" in err  # the message lists the columns that exist
 
@@ -90,19 +102,45 @@ def test_non_utf8_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "is not valid utf-8" in err
     assert "--encoding latin-1" in err
     # With the encoding given, the same file trains.
-    assert main(["train", "text", "--data", str(data), "--output", str(tmp_path / "m.pt"),
-                 "--encoding", "latin-1", "--min-token-count", "1", *FAST]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "text",
+                "--data",
+                str(data),
+                "--output",
+                str(tmp_path / "m.pt"),
+                "--encoding",
+                "latin-1",
+                "--min-token-count",
+                "1",
+                *FAST,
+            ]
+        )
+        == 0
+    )
 
 
 def test_missing_text_column(tmp_path: Path, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _run(capsys, "train", "text", "--data", str(samples / "text" / "sms_spam.csv"),
-               "--text-column", "body", "--output", str(tmp_path / "m.pt"))
+    err = _run(
+        capsys,
+        "train",
+        "text",
+        "--data",
+        str(samples / "text" / "sms_spam.csv"),
+        "--text-column",
+        "body",
+        "--output",
+        str(tmp_path / "m.pt"),
+    )
     assert "no column 'body'" in err
 
 
 def test_missing_data_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _run(capsys, "train", "image", "--data", str(tmp_path / "nowhere"),
-               "--output", str(tmp_path / "m.pt"))
+    err = _run(
+        capsys, "train", "image", "--data", str(tmp_path / "nowhere"), "--output", str(tmp_path / "m.pt")
+    )
     assert "does not exist" in err
 
 
@@ -113,10 +151,20 @@ def test_empty_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "is empty" in err
 
 
-def test_test_data_with_unknown_labels(tmp_path: Path, samples: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_test_data_with_unknown_labels(
+    tmp_path: Path, samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     test = tmp_path / "test.csv"
     test.write_text("text,label\nhello there,maybe\nwin money now,spam\n")
-    err = _run(capsys, "train", "text", "--data", str(samples / "text" / "sms_spam.csv"),
-               "--test-data", str(test), "--output", str(tmp_path / "m.pt"))
+    err = _run(
+        capsys,
+        "train",
+        "text",
+        "--data",
+        str(samples / "text" / "sms_spam.csv"),
+        "--test-data",
+        str(test),
+        "--output",
+        str(tmp_path / "m.pt"),
+    )
     assert "['maybe']" in err

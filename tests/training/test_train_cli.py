@@ -35,8 +35,17 @@ def text_checkpoint(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> 
 @pytest.fixture(scope="module")
 def tabular_checkpoint(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
     out = tmp_path_factory.mktemp("tabular") / "tiny-adult.pt"
-    _train("tabular", samples / "tabular" / "adult.csv", out, "--label-column", "income",
-           "--hidden-sizes", "16", "--ensemble", "2")
+    _train(
+        "tabular",
+        samples / "tabular" / "adult.csv",
+        out,
+        "--label-column",
+        "income",
+        "--hidden-sizes",
+        "16",
+        "--ensemble",
+        "2",
+    )
     return out
 
 
@@ -68,7 +77,13 @@ def test_tabular_manifest(tabular_checkpoint: Path) -> None:
     assert manifest.kind == ModelKind.TABULAR
     assert manifest.class_names == ["<=50K", ">50K"]
     assert [c.name for c in spec.numeric_columns] == [
-        "age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+        "age",
+        "fnlwgt",
+        "education-num",
+        "capital-gain",
+        "capital-loss",
+        "hours-per-week",
+    ]
     workclass = next(c for c in spec.columns if c.name == "workclass")
     assert "Private" in workclass.categories
     assert "?" not in workclass.categories
@@ -89,8 +104,15 @@ def test_report_files_written(image_checkpoint: Path) -> None:
 def test_reproducible_on_cpu(tmp_path: Path, samples: Path) -> None:
     first, second = tmp_path / "a.pt", tmp_path / "b.pt"
     for out in (first, second):
-        _train("tabular", samples / "tabular" / "adult.csv", out, "--label-column", "income",
-               "--hidden-sizes", "16")
+        _train(
+            "tabular",
+            samples / "tabular" / "adult.csv",
+            out,
+            "--label-column",
+            "income",
+            "--hidden-sizes",
+            "16",
+        )
     a = load_checkpoint(first).module.state_dict()
     b = load_checkpoint(second).module.state_dict()
     assert all((a[k] == b[k]).all() for k in a)
@@ -111,5 +133,9 @@ def test_archive_input_matches_folder(tmp_path: Path, samples: Path) -> None:
         out = tmp_path / f"{source.name}.pt"
         _train("image", source, out, "--width", "8", "--batch-size", "32")
         manifest = load_checkpoint(out).manifest
-        assert manifest.training["train_samples"] + manifest.training["validation_samples"] \
-            + manifest.training["test_samples"] == 200
+        assert (
+            manifest.training["train_samples"]
+            + manifest.training["validation_samples"]
+            + manifest.training["test_samples"]
+            == 200
+        )

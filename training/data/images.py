@@ -156,8 +156,13 @@ def decode_all(raw: list[RawImage], spec: ImageSpec, threads: int) -> tuple[np.n
         return i
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for result in tqdm(pool.map(work, range(len(raw)), chunksize=64), total=len(raw),
-                           desc="decode", unit="img", leave=False):
+        for result in tqdm(
+            pool.map(work, range(len(raw)), chunksize=64),
+            total=len(raw),
+            desc="decode",
+            unit="img",
+            leave=False,
+        ):
             if result is not None:
                 ok.append(result)
     skipped = len(raw) - len(ok)

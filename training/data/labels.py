@@ -15,9 +15,7 @@ def index_labels(labels: Sequence[str], source: str) -> tuple[list[str], np.ndar
     counts = Counter(labels)
     if len(counts) < 2:
         found = next(iter(counts), "nothing")
-        raise TrainingInputError(
-            f"{source} has a single class ({found!r}); a classifier needs at least two"
-        )
+        raise TrainingInputError(f"{source} has a single class ({found!r}); a classifier needs at least two")
     class_names = sorted(counts)
     lookup = {name: i for i, name in enumerate(class_names)}
     return class_names, np.asarray([lookup[label] for label in labels], dtype=np.int64)

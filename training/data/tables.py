@@ -18,8 +18,13 @@ def read_csv(path: Path, encoding: str) -> pd.DataFrame:
         with path.open(encoding=encoding, newline="") as handle:
             delimiter = detect_delimiter(handle.readline())
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False,
-            encoding=encoding, sep=delimiter, encoding_errors="strict",
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding=encoding,
+            sep=delimiter,
+            encoding_errors="strict",
         )
     except UnicodeDecodeError as exc:
         raise TrainingInputError(
@@ -40,8 +45,7 @@ def require_columns(frame: pd.DataFrame, columns: list[str], path: Path, option:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise TrainingInputError(
-            f"{path} has no column {missing[0]!r} (set by {option}); its columns are "
-            f"{list(frame.columns)}"
+            f"{path} has no column {missing[0]!r} (set by {option}); its columns are {list(frame.columns)}"
         )
 
 

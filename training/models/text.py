@@ -22,8 +22,13 @@ class RecurrentTextClassifier(nn.Module):
     """Embeddings, a bidirectional GRU or LSTM over the real tokens, mean and max pooling."""
 
     def __init__(
-        self, vocab_size: int, num_classes: int, embed_dim: int, hidden_size: int,
-        cell: str, dropout: float,
+        self,
+        vocab_size: int,
+        num_classes: int,
+        embed_dim: int,
+        hidden_size: int,
+        cell: str,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
@@ -51,9 +56,7 @@ class BagOfEmbeddingsClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.hidden = nn.Sequential(
-            nn.Linear(2 * embed_dim, hidden_size), nn.ReLU(), nn.Dropout(dropout)
-        )
+        self.hidden = nn.Sequential(nn.Linear(2 * embed_dim, hidden_size), nn.ReLU(), nn.Dropout(dropout))
         self.head = nn.Linear(hidden_size, num_classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -62,13 +65,15 @@ class BagOfEmbeddingsClassifier(nn.Module):
 
 
 def build_text_model(
-    encoder: str, vocab_size: int, num_classes: int, embed_dim: int, hidden_size: int,
+    encoder: str,
+    vocab_size: int,
+    num_classes: int,
+    embed_dim: int,
+    hidden_size: int,
     dropout: float,
 ) -> nn.Module:
     if encoder == "bag":
         return BagOfEmbeddingsClassifier(vocab_size, num_classes, embed_dim, hidden_size, dropout)
     if encoder in ("gru", "lstm"):
-        return RecurrentTextClassifier(
-            vocab_size, num_classes, embed_dim, hidden_size, encoder, dropout
-        )
+        return RecurrentTextClassifier(vocab_size, num_classes, embed_dim, hidden_size, encoder, dropout)
     raise ValueError(f"unknown text encoder {encoder!r}; choose one of {TEXT_ENCODERS}")

@@ -57,7 +57,9 @@ class TrainingOutcome:
 
 def describe_split(name: str, samples: SampleSet, class_names: list[str]) -> str:
     counts = np.bincount(samples.labels, minlength=len(class_names))
-    return f"{name}: {len(samples)} ({', '.join(f'{c} {n}' for c, n in zip(class_names, counts))})"
+    return (
+        f"{name}: {len(samples)} ({', '.join(f'{c} {n}' for c, n in zip(class_names, counts, strict=True))})"
+    )
 
 
 def run_job(job: TrainingJob, output: Path) -> TrainingOutcome:
@@ -120,9 +122,15 @@ def run_job(job: TrainingJob, output: Path) -> TrainingOutcome:
     difference = export_checkpoint(model, manifest, output, job.test)
     report_json = output.with_suffix(".report.json")
     report_png = output.with_suffix(".report.png")
-    write_report_json(report_json, report, result, {"parity_max_difference": difference,
-                                                    "manifest": manifest.model_dump(mode="json",
-                                                                                    exclude={"input"})})
+    write_report_json(
+        report_json,
+        report,
+        result,
+        {
+            "parity_max_difference": difference,
+            "manifest": manifest.model_dump(mode="json", exclude={"input"}),
+        },
+    )
     write_report_png(report_png, report, result, f"{job.name} ({job.architecture})")
     size_mb = output.stat().st_size / 2**20
     print(f"\nWrote {output} ({size_mb:.1f} MB), {report_json.name} and {report_png.name}")

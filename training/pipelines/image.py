@@ -32,14 +32,19 @@ def train_image(common: CommonConfig, config: ImageConfig, options: FitOptions) 
     side, channels = sample_image_shape(raw)
     size = config.image_size or max(16, min(side, 224))
     channels = config.channels or channels
-    logger.info("%d image files in %s; training at %dx%d with %d channel(s)",
-                len(raw), common.data, size, size, channels)
-    placeholder = ImageSpec(height=size, width=size, channels=channels,
-                            mean=[0.0] * channels, std=[1.0] * channels)
-    max_bytes = int(config.max_memory_gb * 2**30)
-    data, class_names = load_image_data(
-        common.data, raw, placeholder, None, config.decode_threads, max_bytes
+    logger.info(
+        "%d image files in %s; training at %dx%d with %d channel(s)",
+        len(raw),
+        common.data,
+        size,
+        size,
+        channels,
     )
+    placeholder = ImageSpec(
+        height=size, width=size, channels=channels, mean=[0.0] * channels, std=[1.0] * channels
+    )
+    max_bytes = int(config.max_memory_gb * 2**30)
+    data, class_names = load_image_data(common.data, raw, placeholder, None, config.decode_threads, max_bytes)
     del raw
     everything = SampleSet(data.images, data.labels)
 
@@ -69,7 +74,8 @@ def train_image(common: CommonConfig, config: ImageConfig, options: FitOptions) 
         input_spec=spec,
         label_column=None,
         build_model=lambda: build_image_model(
-            config.arch, channels, len(class_names), mean, std, config.width),
+            config.arch, channels, len(class_names), mean, std, config.width
+        ),
         architecture=architecture,
         train=train,
         validation=validation,
@@ -78,9 +84,10 @@ def train_image(common: CommonConfig, config: ImageConfig, options: FitOptions) 
         options=options,
         augment=shift_and_flip if config.augment else None,
         ensemble_size=common.ensemble_size,
-        details={"data": common.data.name, "augmentation": "shift 4px + horizontal flip"
-                 if config.augment else "none", "seed": common.seed},
+        details={
+            "data": common.data.name,
+            "augmentation": "shift 4px + horizontal flip" if config.augment else "none",
+            "seed": common.seed,
+        },
     )
     return run_job(job, common.output)
-
-

@@ -32,7 +32,9 @@ def _present(cells: pd.Series, missing: set[str]) -> pd.Series:
     return stripped[~stripped.isin(missing)]
 
 
-def detect_column_kinds(frame: pd.DataFrame, columns: list[str], config: TabularConfig) -> dict[str, ColumnKind]:
+def detect_column_kinds(
+    frame: pd.DataFrame, columns: list[str], config: TabularConfig
+) -> dict[str, ColumnKind]:
     """Decide numeric or categorical per column, honouring explicit overrides."""
     missing = set(config.missing_values)
     kinds: dict[str, ColumnKind] = {}
@@ -49,7 +51,9 @@ def detect_column_kinds(frame: pd.DataFrame, columns: list[str], config: Tabular
     return kinds
 
 
-def build_spec(frame: pd.DataFrame, kinds: dict[str, ColumnKind], config: TabularConfig) -> tuple[TabularSpec, list[list[float]]]:
+def build_spec(
+    frame: pd.DataFrame, kinds: dict[str, ColumnKind], config: TabularConfig
+) -> tuple[TabularSpec, list[list[float]]]:
     """Column statistics from the training rows: scaling, quantile bin edges and categories."""
     missing = set(config.missing_values)
     columns: list[TabularColumn] = []
@@ -80,9 +84,12 @@ def _encode(encoder: TabularEncoder, frame: pd.DataFrame, labels: np.ndarray, so
     numeric = values[:, :n_numeric]
     numeric[~np.isfinite(numeric)] = np.nan
     if encoded.errors:
-        logger.warning("%s: %d rows have non-numeric cells in numeric columns; they are treated "
-                       "as missing (first: %s)", source, len(encoded.errors),
-                       next(iter(encoded.errors.values())))
+        logger.warning(
+            "%s: %d rows have non-numeric cells in numeric columns; they are treated as missing (first: %s)",
+            source,
+            len(encoded.errors),
+            next(iter(encoded.errors.values())),
+        )
     return SampleSet(torch.from_numpy(values), labels)
 
 
@@ -102,13 +109,20 @@ def train_tabular(common: CommonConfig, config: TabularConfig, options: FitOptio
     train_frame = frame.iloc[split.train].reset_index(drop=True)
     kinds = detect_column_kinds(train_frame, inputs, config)
     spec, edges = build_spec(train_frame, kinds, config)
-    logger.info("columns: numeric %s; categorical %s",
-                [c.name for c in spec.numeric_columns], [c.name for c in spec.categorical_columns])
+    logger.info(
+        "columns: numeric %s; categorical %s",
+        [c.name for c in spec.numeric_columns],
+        [c.name for c in spec.categorical_columns],
+    )
     encoder = TabularEncoder(spec, config.label_column)
 
     train = _encode(encoder, train_frame, labels[split.train], str(common.data))
-    validation = _encode(encoder, frame.iloc[split.validation].reset_index(drop=True),
-                         labels[split.validation], str(common.data))
+    validation = _encode(
+        encoder,
+        frame.iloc[split.validation].reset_index(drop=True),
+        labels[split.validation],
+        str(common.data),
+    )
     if common.test_data:
         test_frame = read_csv(common.test_data, common.encoding)
         require_columns(test_frame, [config.label_column, *inputs], common.test_data, "the training columns")
@@ -117,8 +131,9 @@ def train_tabular(common: CommonConfig, config: TabularConfig, options: FitOptio
         test = _encode(encoder, test_frame, test_labels, str(common.test_data))
         test_source = common.test_data.name
     else:
-        test = _encode(encoder, frame.iloc[split.test].reset_index(drop=True), labels[split.test],
-                       str(common.data))
+        test = _encode(
+            encoder, frame.iloc[split.test].reset_index(drop=True), labels[split.test], str(common.data)
+        )
         test_source = f"{test_fraction:.0%} stratified split of {common.data.name}"
 
     def build_model() -> TabularMLP:
@@ -142,15 +157,17 @@ def train_tabular(common: CommonConfig, config: TabularConfig, options: FitOptio
         label_column=config.label_column,
         build_model=build_model,
         architecture=f"MLP {config.hidden_sizes} with {config.embed_dim}-d embeddings and "
-                     f"piecewise-linear encoding over {config.bins} quantile bins",
+        f"piecewise-linear encoding over {config.bins} quantile bins",
         train=train,
         validation=validation,
         test=test,
         test_source=test_source,
         options=options,
         ensemble_size=common.ensemble_size,
-        details={"data": common.data.name, "seed": common.seed,
-                 "split": {"validation_fraction": common.validation_fraction,
-                           "test_fraction": test_fraction}},
+        details={
+            "data": common.data.name,
+            "seed": common.seed,
+            "split": {"validation_fraction": common.validation_fraction, "test_fraction": test_fraction},
+        },
     )
     return run_job(job, common.output)

@@ -56,8 +56,11 @@ def train_text(common: CommonConfig, config: TextConfig, options: FitOptions) ->
             f"{config.text_column!r}; lower --min-token-count or check the column"
         )
     spec = TextSpec(
-        text_column=config.text_column, lowercase=config.lowercase,
-        token_pattern=DEFAULT_TOKEN_PATTERN, max_tokens=config.max_tokens, vocabulary=vocabulary,
+        text_column=config.text_column,
+        lowercase=config.lowercase,
+        token_pattern=DEFAULT_TOKEN_PATTERN,
+        max_tokens=config.max_tokens,
+        vocabulary=vocabulary,
     )
     encoder = TextEncoder(spec)
     logger.info("vocabulary: %d tokens (min count %d)", len(vocabulary), config.min_token_count)
@@ -71,8 +74,12 @@ def train_text(common: CommonConfig, config: TextConfig, options: FitOptions) ->
     validation = part(split.validation, texts, labels)
     if common.test_data:
         test_frame = read_csv(common.test_data, common.encoding)
-        require_columns(test_frame, [config.text_column, config.label_column], common.test_data,
-                        "--text-column/--label-column")
+        require_columns(
+            test_frame,
+            [config.text_column, config.label_column],
+            common.test_data,
+            "--text-column/--label-column",
+        )
         test_frame, test_labels_text = clean_labels(test_frame, config.label_column, common.test_data)
         test_labels = align_labels(test_labels_text, class_names, str(common.test_data))
         test_texts = test_frame[config.text_column].tolist()
@@ -90,18 +97,25 @@ def train_text(common: CommonConfig, config: TextConfig, options: FitOptions) ->
         input_spec=spec,
         label_column=config.label_column,
         build_model=lambda: build_text_model(
-            config.encoder, len(vocabulary), len(class_names), config.embed_dim,
-            config.hidden_size, config.dropout),
+            config.encoder,
+            len(vocabulary),
+            len(class_names),
+            config.embed_dim,
+            config.hidden_size,
+            config.dropout,
+        ),
         architecture=f"{config.encoder} text classifier (embed {config.embed_dim}, "
-                     f"hidden {config.hidden_size})",
+        f"hidden {config.hidden_size})",
         train=train,
         validation=validation,
         test=test,
         test_source=test_source,
         options=options,
         ensemble_size=common.ensemble_size,
-        details={"data": common.data.name, "seed": common.seed,
-                 "split": {"validation_fraction": common.validation_fraction,
-                           "test_fraction": test_fraction}},
+        details={
+            "data": common.data.name,
+            "seed": common.seed,
+            "split": {"validation_fraction": common.validation_fraction, "test_fraction": test_fraction},
+        },
     )
     return run_job(job, common.output)
