@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import torch
@@ -14,10 +15,17 @@ from app.limits import BodySizeLimit
 from app.logging_setup import configure_logging
 from app.metrics import ServiceMetrics
 from app.registry import ModelRegistry, resolve_device
-from app.routes import health, metrics, models, predict
+from app.routes import datasets, health, metrics, models, predict
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+BULK_PATHS = ("/classify-dataset", "/jobs")
+
+
+def upload_limit(settings: Settings, path: str) -> int:
+    return settings.max_upload_bytes if path.startswith(BULK_PATHS) else settings.max_request_bytes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
+        app.state.decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
         registry = ModelRegistry(settings, app.state.metrics, resolve_device(settings.device))
         app.state.registry = registry
         registry.load_all()
@@ -38,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         logger.info("shutting down: draining queued requests")
         await registry.stop()
+        app.state.decode_pool.shutdown(wait=True)
         logger.info("shutdown complete")
 
     app = FastAPI(
@@ -49,9 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = ServiceMetrics()
     install_error_handlers(app)
-    for router in (health.router, models.router, predict.router, metrics.router):
+    for router in (health.router, models.router, predict.router, datasets.router, metrics.router):
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, limit_for_path=lambda _path: settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, limit_for_path=lambda path: upload_limit(settings, path))
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -34,6 +35,22 @@ class Settings(BaseSettings):
 
     max_request_bytes: int = Field(20 * 2**20, ge=1024, description="largest /predict body in bytes")
     max_image_pixels: int = Field(40_000_000, ge=1, description="largest declared image size in pixels")
+
+    max_upload_bytes: int = Field(2 * 2**30, ge=1024, description="largest /classify-dataset upload in bytes")
+    max_archive_entries: int = Field(1_000_000, ge=1, description="most entries read from one archive")
+    max_uncompressed_bytes: int = Field(
+        8 * 2**30, ge=1024, description="most bytes decompressed from one archive"
+    )
+    max_entry_bytes: int = Field(50 * 2**20, ge=1024, description="largest single archive entry in bytes")
+    bulk_batch_size: int = Field(256, ge=1, description="rows per forward pass for whole datasets")
+    bulk_chunk_items: int = Field(1024, ge=1, description="archive entries read and decoded per chunk")
+    bulk_prefetch_chunks: int = Field(2, ge=1, description="decoded chunks kept ready ahead of the model")
+    csv_block_bytes: int = Field(1 * 2**20, ge=4096, description="CSV bytes parsed per chunk")
+    decode_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        ge=1,
+        description="threads decoding images and CSV chunks (default: cores)",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
     log_format: Literal["plain", "json"] = Field(

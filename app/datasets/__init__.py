@@ -1,0 +1,1 @@
+"""Safe, lazy readers for uploaded datasets: image archives and CSV files."""
