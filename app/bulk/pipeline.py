@@ -251,8 +251,6 @@ class BulkRun:
         self.summary.elapsed_s = time.monotonic() - self._started_s
         close = getattr(self.source.chunks, "close", None)
         if close is not None:
-            try:
+            # ValueError: a read is still running in a worker thread; the generator ends with its file.
+            with contextlib.suppress(ValueError):
                 close()
-            except ValueError:
-                # A read is still running in a worker thread; the generator ends with its file.
-                pass
