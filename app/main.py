@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,11 +12,13 @@ import torch
 from fastapi import FastAPI
 
 from app.errors import install_error_handlers
+from app.jobs.manager import JobManager
+from app.jobs.store import JobStore
 from app.limits import BodySizeLimit
 from app.logging_setup import configure_logging
 from app.metrics import ServiceMetrics
 from app.registry import ModelRegistry, resolve_device
-from app.routes import datasets, health, metrics, models, predict
+from app.routes import datasets, health, jobs, metrics, models, predict
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -26,6 +29,12 @@ BULK_PATHS = ("/classify-dataset", "/jobs")
 
 def upload_limit(settings: Settings, path: str) -> int:
     return settings.max_upload_bytes if path.startswith(BULK_PATHS) else settings.max_request_bytes
+
+
+async def _expire_jobs_periodically(manager: JobManager, interval_s: float = 600) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        manager.expire()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,11 +50,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = registry
         registry.load_all()
         await registry.warm_up()
+        app.state.jobs = JobManager(
+            JobStore(settings.jobs_dir), settings.job_ttl_s, settings.max_running_jobs
+        )
+        app.state.jobs.recover()
+        expiry = asyncio.create_task(_expire_jobs_periodically(app.state.jobs))
         logger.info(
             "serving %d model(s) on %s: %s", len(registry.models), registry.device, sorted(registry.models)
         )
         yield
-        logger.info("shutting down: draining queued requests")
+        logger.info("shutting down: draining queued requests, interrupting running jobs")
+        expiry.cancel()
+        await app.state.jobs.shutdown()
         await registry.stop()
         app.state.decode_pool.shutdown(wait=True)
         logger.info("shutdown complete")
@@ -59,7 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = ServiceMetrics()
     install_error_handlers(app)
-    for router in (health.router, models.router, predict.router, datasets.router, metrics.router):
+    for router in (
+        health.router,
+        models.router,
+        predict.router,
+        datasets.router,
+        jobs.router,
+        metrics.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, limit_for_path=lambda path: upload_limit(settings, path))
     return app

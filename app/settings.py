@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         description="threads decoding images and CSV chunks (default: cores)",
     )
 
+    jobs_dir: Path = Field(Path("var/jobs"), description="folder where bulk jobs keep uploads and results")
+    job_ttl_s: float = Field(7 * 24 * 3600, gt=0, description="seconds a finished job is kept")
+    max_running_jobs: int = Field(1, ge=1, description="bulk jobs that run at the same time; others queue")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
     log_format: Literal["plain", "json"] = Field(
         "plain", description="plain text or one JSON object per line"

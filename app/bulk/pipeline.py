@@ -153,6 +153,7 @@ class BulkRun:
         self._first = await self._encode(raw)
 
     async def _produce(self) -> None:
+        # On cancellation nothing more is queued: the consumer is gone and the queue may be full.
         try:
             while True:
                 raw = await self._next_raw()
@@ -165,8 +166,7 @@ class BulkRun:
         except Exception as exc:  # noqa: BLE001 - reported in the summary, logged here
             logger.exception("reading the dataset for model %s failed", self.served.name)
             await self._queue.put(exc)
-        finally:
-            await self._queue.put(_END)
+        await self._queue.put(_END)
 
     # Classification
 

@@ -1,0 +1,1 @@
+"""Persistent bulk jobs: upload once, poll progress, fetch results later, even after a restart."""
