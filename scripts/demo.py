@@ -1,17 +1,22 @@
-"""Start the service on the default models and classify the bundled samples through /predict.
+"""Start the service on the default models and classify the bundled samples.
 
     python -m scripts.demo
 
-Prints each dataset's accuracy and the mean batch size the micro-batcher formed.
+First every sample goes through POST /predict from concurrent clients (the
+micro-batcher forms the batches); then each dataset is uploaded whole to
+POST /classify-dataset (an image archive, a text CSV, a tabular CSV), which
+returns every prediction and the evaluation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import re
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,17 +81,46 @@ def _mean_batch_rows(metrics: str, model: str) -> float:
     return value("classify_batch_rows_sum") / count if count else 0.0
 
 
+def _image_archive() -> bytes:
+    buffer = io.BytesIO()
+    folder = SAMPLES / "images" / "cifar10"
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*.jpg")):
+            archive.write(path, f"cifar10/{path.relative_to(folder).as_posix()}")
+    return buffer.getvalue()
+
+
+BULK_UPLOADS = [
+    ("cifar10", "cifar10-samples.zip", _image_archive),
+    ("sms-spam", "sms_spam.csv", lambda: (SAMPLES / "text" / "sms_spam.csv").read_bytes()),
+    ("adult-income", "adult.csv", lambda: (SAMPLES / "tabular" / "adult.csv").read_bytes()),
+]
+
+
 async def _run(base_url: str, datasets: list[DemoDataset]) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+        print(f"POST /predict, one sample per request, {CONCURRENCY} concurrent clients:")
         for dataset in datasets:
             accuracy = await _classify(client, dataset)
-            print(f"{dataset.title:<40} {len(dataset.items):4d} items  accuracy {accuracy:.4f}")
+            print(f"  {dataset.title:<40} {len(dataset.items):4d} items  accuracy {accuracy:.4f}")
         metrics = (await client.get("/metrics")).text
-    for dataset in datasets:
-        print(
-            f"mean batch size for {dataset.model}: {_mean_batch_rows(metrics, dataset.model):.1f} rows "
-            f"({CONCURRENCY} concurrent clients)"
-        )
+        for dataset in datasets:
+            rows = _mean_batch_rows(metrics, dataset.model)
+            print(f"  mean batch size formed for {dataset.model}: {rows:.1f} rows")
+
+        print("\nPOST /classify-dataset, one upload per dataset:")
+        for model, filename, load in BULK_UPLOADS:
+            reply = await client.post(
+                "/classify-dataset", params={"model": model}, files={"file": (filename, load())}
+            )
+            reply.raise_for_status()
+            body = reply.json()
+            report = body["metrics"]
+            print(
+                f"  {filename:<20} {model:<13} {body['classified']:4d} classified, {body['failed']} failed  "
+                f"accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
+                f"({body['items_per_s']:.0f} items/s)"
+            )
 
 
 def main() -> int:
