@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: demo test models baselines serve bench lint clean-venv
+.PHONY: demo test models baselines serve bench bench-quick lint clean-venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -20,6 +20,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# About 15 minutes on 2 cores; writes bench/RESULTS.md and bench/results.json.
+bench: $(STAMP)
+	$(PY) -m bench.run --data-root $(DATA)
+
+# Every benchmark part on tiny inputs (about a minute), to check the harness.
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --quick
 
 serve: $(STAMP)
 	$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
