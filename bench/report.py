@@ -86,7 +86,7 @@ def write_report(results: dict, path: Path, interpolate: Callable) -> None:
         "",
         "## 3. Peers (LitServe, PyTriton)",
         "",
-        "Not measured yet: see the open work at the end of this page.",
+        "Not measured yet (see the last section).",
         "",
         "## 4. Bulk images: `/classify-dataset` against the offline DataLoader loop",
         "",
@@ -115,4 +115,7 @@ def write_report(results: dict, path: Path, interpolate: Callable) -> None:
         f"server peak RSS {csv_run['service']['peak_rss_mb']:.0f} MB.",
         "",
     ]
+    analysis = path.parent / "analysis.md"
+    if analysis.is_file():
+        lines += ["", analysis.read_text().rstrip()]
     path.write_text("\n".join(lines) + "\n")

@@ -43,8 +43,12 @@ class RunningServer:
 
 
 def start_server(
-    log_path: Path, env: dict[str, str] | None = None, ready_timeout_s: float = 120
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    ready_timeout_s: float = 120,
+    wait_path: str = "/readyz",
 ) -> RunningServer:
+    """Start uvicorn on a free loopback port and wait until `wait_path` answers 200."""
     port = free_port()
     environment = {**os.environ, **(env or {})}
     log = log_path.open("wb")
@@ -61,7 +65,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
-            if httpx.get(f"{server.base_url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{server.base_url}{wait_path}", timeout=2).status_code == 200:
                 return server
         except httpx.TransportError:
             pass

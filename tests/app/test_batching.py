@@ -10,7 +10,7 @@ import pytest
 from app.batching import Batcher, BatcherConfig
 from app.errors import BatcherStoppedError, InferenceError, OverloadedError, PayloadTooLargeError
 from app.metrics import ServiceMetrics
-from tests.app.tiny_model import POISON, GatedWorker, expected_probabilities
+from tests.app.tiny_model import POISON, SHORT, GatedWorker, expected_probabilities
 
 
 def _rows(*values: float) -> list[np.ndarray]:
@@ -209,3 +209,37 @@ async def test_stop_drains_queued_requests(worker: GatedWorker) -> None:
     results = await asyncio.gather(*tasks)
     assert len(results) == 5
     assert all(r.shape == (1, 3) for r in results)
+
+
+async def test_wrong_output_count_fails_only_that_request(worker: GatedWorker) -> None:
+    from app.inference import OutputCountError
+
+    with pytest.raises(OutputCountError, match=r"shape \(1, 3\) for 2 inputs"):
+        worker.forward(_rows(SHORT, 1.0))
+    batcher = _make(worker, max_in_flight=1)
+    batcher.start()
+    worker.gate.clear()
+    blocker = asyncio.ensure_future(batcher.classify(_rows(0.0), 10))
+    await _entered(worker)
+    good = asyncio.ensure_future(batcher.classify(_rows(2.0), 10))
+    bad = asyncio.ensure_future(batcher.classify(_rows(SHORT), 10))
+    await asyncio.sleep(0.05)
+    worker.gate.set()
+    await blocker
+    np.testing.assert_allclose(await good, expected_probabilities(np.stack(_rows(2.0))), rtol=1e-6)
+    with pytest.raises(InferenceError, match="OutputCountError"):
+        await bad
+    await batcher.stop()
+
+
+def test_length_buckets_bound_padding() -> None:
+    from app.inference import MAX_PADDING_RATIO, length_buckets
+
+    lengths = [3, 200, 4, 180, 5, 3, 190, 4]
+    buckets = length_buckets(lengths)
+    assert sorted(i for bucket in buckets for i in bucket) == list(range(len(lengths)))
+    assert len(buckets) == 2
+    for bucket in buckets:
+        sizes = [lengths[i] for i in bucket]
+        assert max(sizes) * len(sizes) <= MAX_PADDING_RATIO * sum(sizes)
+    assert length_buckets([7, 7, 8]) == [[0, 1, 2]]

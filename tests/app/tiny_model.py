@@ -18,6 +18,7 @@ from inputs import make_encoder
 
 WEIGHTS = torch.tensor([[1.0, -1.0, 0.5], [2.0, 0.0, -1.0]])  # (2 features, 3 classes)
 POISON = 666.0  # a row whose first value is this makes the forward pass raise
+SHORT = 777.0  # a row whose first value is this makes the model return one output too few
 
 
 class FixedLinear(nn.Module):
@@ -28,6 +29,8 @@ class FixedLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if bool((x[:, 0] == 666.0).any()):
             raise RuntimeError("poisoned row")
+        if bool((x[:, 0] == 777.0).any()):
+            return (x @ self.weights)[:-1]
         return x @ self.weights
 
 
