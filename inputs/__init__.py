@@ -1,4 +1,4 @@
-"""Turn raw inputs (image bytes, text, table rows) into model tensors as a manifest says.
+"""Turn raw inputs (image bytes, text, table rows) into model tensors as a manifest specifies.
 
 Training and serving both use these functions, so a sample is encoded the same
 way when the model learns from it and when the service classifies it.

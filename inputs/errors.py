@@ -1,4 +1,4 @@
-"""Errors about a client's input. Each carries the HTTP status the service answers with."""
+"""Errors about a client's input. Each carries the HTTP status code the service returns for it."""
 
 
 class InputError(ValueError):

@@ -11,8 +11,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from checkpoint.manifest import ImageSpec
 from inputs.errors import InputTooLargeError, MalformedInputError, UnsupportedMediaError
 
-# Pillow's own bomb check warns at 89 M pixels and raises at twice that; this
-# module checks the declared size itself against the caller's bound instead.
+# Pillow's own bomb check (Pillow 10-11) warns above 89 M pixels and raises above
+# twice that. This module checks the declared size against the caller's bound instead,
+# so the global check is turned off for the whole process.
 Image.MAX_IMAGE_PIXELS = None
 
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000

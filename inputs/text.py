@@ -1,4 +1,4 @@
-"""Tokenise text into vocabulary ids as a TextSpec says."""
+"""Tokenise text into vocabulary ids by the rules a TextSpec stores."""
 
 from __future__ import annotations
 

@@ -2,4 +2,4 @@
 
 
 class TrainingInputError(Exception):
-    """Training cannot start with this data or these options; the message says what to do."""
+    """Training cannot start with this data or these options; the message states what to do."""
