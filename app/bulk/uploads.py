@@ -20,18 +20,23 @@ from app.settings import Settings
 from checkpoint import ModelKind
 
 
-async def read_upload(request: Request) -> UploadFile:
-    """The multipart field `file`, spooled to disk by the multipart parser."""
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        raise UnsupportedMediaTypeError("upload the dataset as multipart/form-data in the field 'file'")
+async def form_file(request: Request, what: str) -> UploadFile:
+    """Parse a multipart body and return its field `file`; `what` names the expected content."""
     try:
         form = await request.form(max_files=1, max_fields=8)
     except Exception as exc:  # noqa: BLE001 - starlette raises several parser errors
         raise BadRequestError(f"the multipart body cannot be parsed: {exc}") from None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise BadRequestError("send the dataset as the multipart form field 'file'")
+        raise BadRequestError(f"send the {what} as the multipart form field 'file'")
     return upload
+
+
+async def read_upload(request: Request) -> UploadFile:
+    """Return the dataset upload (multipart field `file`, spooled to disk by the parser)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise UnsupportedMediaTypeError("upload the dataset as multipart/form-data in the field 'file'")
+    return await form_file(request, "dataset")
 
 
 def pick_model(registry: ModelRegistry, name: str | None, upload: UploadFile) -> ServedModel:

@@ -56,6 +56,32 @@ def _skip_reason(parts: tuple[str, ...]) -> str | None:
     return None
 
 
+def _accepted_parts(name: str, skipped: SkipCounts, is_regular_file: bool = True) -> tuple[str, ...] | None:
+    """Path components of an entry worth decoding, or None after counting why it is skipped."""
+    parts = _safe_parts(name)
+    if parts is None:
+        skipped.add("unsafe_path")
+        return None
+    if not is_regular_file:
+        skipped.add("link_or_special_file")
+        return None
+    if not parts:
+        return None
+    reason = _skip_reason(parts)
+    if reason:
+        skipped.add(reason)
+        return None
+    return parts
+
+
+def _too_large(parts: tuple[str, ...], limits: ReadLimits) -> DatasetItem:
+    return DatasetItem(
+        id="/".join(parts),
+        payload=None,
+        error=f"entry larger than {limits.max_entry_bytes} bytes (CLASSIFY_MAX_ENTRY_BYTES)",
+    )
+
+
 def _true_label(parts: tuple[str, ...], class_names: frozenset[str]) -> str | None:
     """The nearest enclosing folder that names a class; else the immediate folder, if any."""
     for folder in reversed(parts[:-1]):
@@ -113,25 +139,14 @@ def iter_zip(
             budget.count_entry()
             if info.is_dir():
                 continue
-            parts = _safe_parts(info.filename)
+            parts = _accepted_parts(info.filename, skipped)
             if parts is None:
-                skipped.add("unsafe_path")
-                continue
-            if not parts:
-                continue
-            reason = _skip_reason(parts)
-            if reason:
-                skipped.add(reason)
                 continue
             try:
                 with archive.open(info) as handle:
                     data = budget.read(handle, info.filename)
             except _EntryTooLarge:
-                yield DatasetItem(
-                    id="/".join(parts),
-                    payload=None,
-                    error=f"entry larger than {limits.max_entry_bytes} bytes (CLASSIFY_MAX_ENTRY_BYTES)",
-                )
+                yield _too_large(parts, limits)
                 continue
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
                 yield DatasetItem(id="/".join(parts), payload=None, error=f"entry cannot be read: {exc}")
@@ -154,25 +169,11 @@ def iter_tar(
                 budget.count_entry()
                 if member.isdir():
                     continue
-                parts = _safe_parts(member.name)
+                parts = _accepted_parts(member.name, skipped, member.isfile())
                 if parts is None:
-                    skipped.add("unsafe_path")
-                    continue
-                if not member.isfile():
-                    skipped.add("link_or_special_file")
-                    continue
-                if not parts:
-                    continue
-                reason = _skip_reason(parts)
-                if reason:
-                    skipped.add(reason)
                     continue
                 if member.size > limits.max_entry_bytes:
-                    yield DatasetItem(
-                        id="/".join(parts),
-                        payload=None,
-                        error=f"entry larger than {limits.max_entry_bytes} bytes (CLASSIFY_MAX_ENTRY_BYTES)",
-                    )
+                    yield _too_large(parts, limits)
                     continue
                 handle = archive.extractfile(member)
                 if handle is None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import UploadFile
 
+from app.bulk.uploads import form_file
 from app.dependencies import MetricsDep, RegistryDep, SettingsDep
 from app.disconnect import ClientDisconnectedError, cancel_on_disconnect
 from app.errors import (
@@ -83,13 +83,7 @@ async def _read_json(request: Request) -> dict[str, Any]:
 
 async def _read_image(request: Request, content_type: str) -> bytes:
     if content_type.startswith("multipart/form-data"):
-        try:
-            form = await request.form(max_files=1, max_fields=4)
-        except Exception as exc:  # noqa: BLE001 - starlette raises several parser errors
-            raise BadRequestError(f"the multipart body cannot be parsed: {exc}") from None
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise BadRequestError("send the image as the multipart form field 'file'")
+        upload = await form_file(request, "image")
         return await upload.read()
     return await request.body()
 
