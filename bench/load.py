@@ -3,7 +3,7 @@
 It uses aiohttp, whose client costs far less CPU per request than httpx; on a
 2-core machine shared with the server, the client's cost shows in every figure.
 
-    python -m bench.load --url URL --concurrency N --requests M --body FILE --kind json|image
+    python -m bench.load --url URL --concurrency N --requests M --body FILE --kind json|image|multipart
 
 Prints one JSON line: requests, errors, seconds, throughput and latency percentiles.
 Only loopback URLs are accepted.
@@ -27,7 +27,9 @@ async def _run(url: str, concurrency: int, total: int, payload: bytes, kind: str
     latencies: list[float] = []
     errors = 0
     issued = 0
-    headers = {"content-type": "application/json" if kind == "json" else "image/jpeg"}
+    headers = {"json": {"content-type": "application/json"}, "image": {"content-type": "image/jpeg"}}.get(
+        kind, {}
+    )
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
 
@@ -39,7 +41,12 @@ async def _run(url: str, concurrency: int, total: int, payload: bytes, kind: str
                 issued += 1
                 started = time.perf_counter()
                 try:
-                    async with session.post(url, data=payload, headers=headers) as reply:
+                    if kind == "multipart":
+                        body: object = aiohttp.FormData()
+                        body.add_field("file", payload, filename="image.jpg", content_type="image/jpeg")
+                    else:
+                        body = payload
+                    async with session.post(url, data=body, headers=headers) as reply:
                         await reply.read()
                         ok = reply.status == 200
                 except (aiohttp.ClientError, TimeoutError):
@@ -69,7 +76,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, required=True, help="requests to send in total")
     parser.add_argument("--max-seconds", type=float, default=60, help="stop sending after this long")
     parser.add_argument("--body", required=True, help="file holding the request body")
-    parser.add_argument("--kind", choices=("json", "image"), required=True, help="body content type")
+    parser.add_argument(
+        "--kind",
+        choices=("json", "image", "multipart"),
+        required=True,
+        help="JSON body, raw image/jpeg body, or the image in multipart field 'file'",
+    )
     args = parser.parse_args()
     if urlparse(args.url).hostname not in LOOPBACK_HOSTS:
         raise SystemExit(f"refusing to send load to {args.url}: only loopback addresses are allowed")

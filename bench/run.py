@@ -35,7 +35,7 @@ from bench.bulk import (
 )
 from bench.raw_forward import interpolate_items_per_s, measure_raw
 from bench.report import write_report
-from scripts.server_process import ROOT, RunningServer, start_server
+from scripts.server_process import ROOT, RunningServer, free_port, start_server
 
 MODELS = ROOT / "models"
 SAMPLES = ROOT / "samples"
@@ -121,6 +121,100 @@ def run_online(scratch: Path, levels: list[int], requests: int, max_seconds: flo
                     )
         finally:
             server.stop()
+    return results
+
+
+def _load(url: str, kind: str, body: Path, concurrency: int, requests: int, max_seconds: float) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--url",
+        url,
+        "--concurrency",
+        str(concurrency),
+        "--requests",
+        str(requests),
+        "--max-seconds",
+        str(max_seconds),
+        "--body",
+        str(body),
+        "--kind",
+        kind,
+    ]
+    return json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+
+
+def _start_litserve(scratch: Path, model: str) -> subprocess.Popen[bytes]:
+    port = free_port()
+    log = (scratch / f"litserve-{model}.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.peers.litserve_server",
+            "--model",
+            str(MODELS / f"{model}.pt"),
+            "--port",
+            str(port),
+            "--max-batch-size",
+            "64",
+            "--batch-timeout-s",
+            "0.002",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                process.port = port  # type: ignore[attr-defined]
+                return process
+        except httpx.TransportError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("LitServe did not become healthy within 120 s")
+
+
+def run_peers(scratch: Path, levels: list[int], requests: int, max_seconds: float) -> dict:
+    """This service and LitServe, each alone on the machine, under the same load and bodies."""
+    bodies = _bodies(scratch)
+    kinds = {"cifar10": "multipart", "adult-income": "json"}
+    results: dict = {}
+    server = _server(scratch, "peers-ours")
+    try:
+        for model, kind in kinds.items():
+            for clients in levels:
+                point = _load(
+                    f"{server.base_url}/predict?model={model}",
+                    kind,
+                    bodies[model],
+                    clients,
+                    requests,
+                    max_seconds,
+                )
+                results.setdefault(model, {}).setdefault("ours", {})[str(clients)] = point
+    finally:
+        server.stop()
+    for model, kind in kinds.items():
+        peer = _start_litserve(scratch, model)
+        try:
+            for clients in levels:
+                url = f"http://127.0.0.1:{peer.port}/predict"  # type: ignore[attr-defined]
+                point = _load(url, kind, bodies[model], clients, requests, max_seconds)
+                results[model].setdefault("litserve", {})[str(clients)] = point
+        finally:
+            peer.terminate()
+            peer.wait(30)
+        for clients in levels:
+            ours, theirs = results[model]["ours"][str(clients)], results[model]["litserve"][str(clients)]
+            print(
+                f"peers {model} c={clients}: ours {ours['throughput_per_s']:.0f}/s p99 {ours['p99_ms']:.1f} ms, "
+                f"LitServe {theirs['throughput_per_s']:.0f}/s p99 {theirs['p99_ms']:.1f} ms",
+                flush=True,
+            )
     return results
 
 
@@ -226,6 +320,9 @@ def main() -> None:
         scratch = Path(tmp)
         levels = [1, 8] if args.quick else [1, 8, 32, 64]
         online = run_online(scratch, levels, 50 if args.quick else 3000, 5 if args.quick else 15)
+        peers = run_peers(
+            scratch, [8] if args.quick else [8, 64], 50 if args.quick else 3000, 5 if args.quick else 15
+        )
 
         if args.quick:
             sample_folder = SAMPLES / "images" / "cifar10"
@@ -257,6 +354,7 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
         "raw": raw,
         "online": online,
+        "peers": peers,
         "bulk_images": bulk_images,
         "bulk_csv": bulk_csv,
     }
