@@ -26,7 +26,6 @@ Contract:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.disconnect import ClientDisconnectedError
 from app.errors import (
     BatcherStoppedError,
     InferenceError,
@@ -123,16 +123,31 @@ class Batcher:
         self._changed.set()
         return item
 
-    async def classify(self, samples: list[np.ndarray], timeout_s: float) -> np.ndarray:
-        """Queue rows and wait for their class probabilities (rows, classes)."""
+    async def classify(
+        self, samples: list[np.ndarray], timeout_s: float, disconnected: asyncio.Future[None] | None = None
+    ) -> np.ndarray:
+        """Queue rows and wait for their class probabilities (rows, classes).
+
+        The request leaves the queue uncomputed when it times out, when the
+        caller is cancelled, or when `disconnected` completes first (the client
+        went away), which raises ClientDisconnectedError.
+        """
         item = self.submit(samples)
+        waiters: set[asyncio.Future] = {item.future} if disconnected is None else {item.future, disconnected}
         try:
-            return await asyncio.wait_for(item.future, timeout_s)
-        except TimeoutError:
+            done, _ = await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            if item.future in done:
+                return item.future.result()
+            item.future.cancel()
+            if disconnected is not None and disconnected in done:
+                raise ClientDisconnectedError()
             raise RequestTimeoutError(
                 f"no result from model {self.name!r} within {timeout_s:g} s "
                 f"(CLASSIFY_REQUEST_TIMEOUT_S); the service is busy, retry later"
-            ) from None
+            )
+        except asyncio.CancelledError:
+            item.future.cancel()
+            raise
         finally:
             if item.future.cancelled():
                 self._forget(item)
@@ -186,8 +201,15 @@ class Batcher:
         return batch
 
     async def _wait_for_change(self, timeout_s: float | None) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout_s)
+        """Sleep until something changes or `timeout_s` passes (a timer, not a task per wait)."""
+        if timeout_s is None:
+            await self._changed.wait()
+            return
+        timer = asyncio.get_running_loop().call_later(timeout_s, self._changed.set)
+        try:
+            await self._changed.wait()
+        finally:
+            timer.cancel()
 
     async def _run(self) -> None:
         while True:

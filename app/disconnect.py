@@ -1,14 +1,10 @@
-"""Cancel work for clients that disconnect while their request waits."""
+"""Notice clients that disconnect while their request waits, so their work can be dropped."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
 
 from starlette.requests import Request
-
-T = TypeVar("T")
 
 
 class ClientDisconnectedError(Exception):
@@ -23,24 +19,6 @@ async def _until_disconnected(request: Request) -> None:
             return
 
 
-async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Await `work`, cancelling it if the client disconnects first."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_until_disconnected(request))
-    try:
-        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
-    finally:
-        watcher.cancel()
-    if task in done:
-        return task.result()
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
-    except Exception:  # noqa: BLE001 - the client is gone, nobody reads the error
-        pass
-    raise ClientDisconnectedError()
+def watch_disconnect(request: Request) -> asyncio.Task[None]:
+    """A task that completes when the client disconnects; cancel it once the response is ready."""
+    return asyncio.ensure_future(_until_disconnected(request))

@@ -43,8 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.torch_threads:
-            torch.set_num_threads(settings.torch_threads)
+        torch.set_num_threads(settings.torch_threads)
         app.state.decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
         registry = ModelRegistry(settings, app.state.metrics, resolve_device(settings.device))
         app.state.registry = registry

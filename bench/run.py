@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import torch
 
+from app.settings import default_torch_threads
 from bench.bulk import (
     copy_folder,
     dataloader_items_per_s,
@@ -309,6 +310,7 @@ def main() -> None:
         raise SystemExit(f"full data sets not found under {args.data_root}; pass --data-root or use --quick")
 
     started = time.perf_counter()
+    torch.set_num_threads(default_torch_threads())  # the raw limit uses the server's threads
     batch_sizes = [1, 8, 64] if args.quick else [1, 2, 4, 8, 16, 32, 64]
     raw = {
         name: [asdict(p) for p in measure_raw(MODELS / f"{name}.pt", batch_sizes, 0.1 if args.quick else 1.0)]
