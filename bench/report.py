@@ -84,7 +84,8 @@ def write_report(results: dict, path: Path, interpolate: Callable) -> None:
 
     peer_lines = [
         "Both servers alone on the machine, one after the other; batching on (this service: defaults;",
-        "LitServe 0.2: max_batch_size 64, batch_timeout 2 ms, one worker). Image bodies are multipart.",
+        "LitServe 0.2: max_batch_size 64, batch_timeout 2 ms, one worker, the same torch threads).",
+        "Image bodies are multipart.",
         "",
         "| model | clients | this service | p99 ms | LitServe | p99 ms | throughput ratio | target |",
         "|---|---|---|---|---|---|---|---|",

@@ -162,6 +162,8 @@ def _start_litserve(scratch: Path, model: str) -> subprocess.Popen[bytes]:
             "64",
             "--batch-timeout-s",
             "0.002",
+            "--threads",
+            str(default_torch_threads()),
         ],
         cwd=ROOT,
         stdout=log,
