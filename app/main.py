@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 
 import torch
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from app.auth import BearerAuth
 from app.errors import install_error_handlers
 from app.jobs.manager import JobManager
 from app.jobs.store import JobStore
@@ -84,6 +86,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, limit_for_path=lambda path: upload_limit(settings, path))
+    if settings.api_token is not None:
+        # Runs before the body limit and the routes: unauthenticated requests go no further.
+        app.add_middleware(BearerAuth, token=settings.api_token.get_secret_value())
+    if settings.cors_origins:
+        # Outermost, so browsers' preflight requests (which carry no token) get their answer.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+        )
     return app
 
 

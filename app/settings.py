@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,10 +66,24 @@ class Settings(BaseSettings):
     job_ttl_s: float = Field(7 * 24 * 3600, gt=0, description="seconds a finished job is kept")
     max_running_jobs: int = Field(1, ge=1, description="bulk jobs that run at the same time; others queue")
 
+    api_token: SecretStr | None = Field(
+        None, description="bearer token every endpoint but /healthz and /readyz requires (unset: no auth)"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed by CORS, as a JSON list (empty: CORS off)"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
     log_format: Literal["plain", "json"] = Field(
         "plain", description="plain text or one JSON object per line"
     )
+
+    @field_validator("api_token")
+    @classmethod
+    def _non_empty_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < 16:
+            raise ValueError("CLASSIFY_API_TOKEN must be at least 16 characters; use a random string")
+        return token
 
     @field_validator("warmup_batch_sizes")
     @classmethod
