@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-# About 15 minutes on 2 cores; writes bench/RESULTS.md and bench/results.json.
+# About 10 minutes on 2 cores; writes bench/RESULTS.md and bench/results.json.
 bench: $(STAMP)
 	$(PY) -m bench.run --data-root $(DATA)
 

@@ -11,7 +11,7 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 class BearerAuth:
-    """Answer 401 unless the request carries `Authorization: Bearer <token>`.
+    """Reject with 401 any request without `Authorization: Bearer <token>`.
 
     The comparison runs in constant time, and the answer does not say whether the
     header was missing or the token wrong.
