@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hmac
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.asgi_errors import send_json_error
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -13,8 +14,8 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 class BearerAuth:
     """Reject with 401 any request without `Authorization: Bearer <token>`.
 
-    The comparison runs in constant time, and the answer does not say whether the
-    header was missing or the token wrong.
+    The comparison runs in constant time, and the 401 message does not reveal whether
+    the header was missing or the token wrong.
     """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
@@ -33,16 +34,6 @@ class BearerAuth:
         if hmac.compare_digest(supplied, self.expected):
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"detail": "missing or invalid bearer token"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b"Bearer"),
-                ],
-            }
+        await send_json_error(
+            send, 401, "missing or invalid bearer token", [(b"www-authenticate", b"Bearer")]
         )
-        await send({"type": "http.response.body", "body": body})

@@ -1,4 +1,4 @@
-"""Console script `classify-serve`: run the service with uvicorn, bound as the settings say."""
+"""Console script `classify-serve`: run the service with uvicorn on the host and port from the settings."""
 
 from __future__ import annotations
 

@@ -20,5 +20,5 @@ async def _until_disconnected(request: Request) -> None:
 
 
 def watch_disconnect(request: Request) -> asyncio.Task[None]:
-    """A task that completes when the client disconnects; cancel it once the response is ready."""
+    """Start a task that completes when the client disconnects. Cancel it once the response is ready."""
     return asyncio.ensure_future(_until_disconnected(request))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.asgi_errors import send_json_error
 
 
 class BodyTooLarge(Exception):
@@ -13,7 +14,7 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Answer 413 when a body's declared or streamed size exceeds the limit for its path."""
+    """Reject with 413 a body's declared or streamed size exceeds the limit for its path."""
 
     def __init__(self, app: ASGIApp, limit_for_path: Callable[[str], int]) -> None:
         self.app = app
@@ -55,21 +56,8 @@ class BodySizeLimit:
 
     @staticmethod
     async def _reject(send: Send, size: int, limit: int) -> None:
-        body = json.dumps(
-            {
-                "detail": f"request body of at least {size} bytes exceeds the limit of {limit} bytes; "
-                f"send a smaller file or raise the limit setting"
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        detail = (
+            f"request body of at least {size} bytes exceeds the limit of {limit} bytes; "
+            f"send a smaller file or raise the limit setting"
         )
-        await send({"type": "http.response.body", "body": body})
+        await send_json_error(send, 413, detail, [(b"connection", b"close")])

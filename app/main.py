@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Runs before the body limit and the routes: unauthenticated requests go no further.
         app.add_middleware(BearerAuth, token=settings.api_token.get_secret_value())
     if settings.cors_origins:
-        # Outermost, so browsers' preflight requests (which carry no token) get their answer.
+        # Outermost, so browsers' preflight requests (which carry no token) reach the CORS handler.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

@@ -56,7 +56,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def dummy_sample(manifest: Manifest) -> np.ndarray:
-    """A valid encoded sample for warm-up passes."""
+    """Return a valid encoded sample for warm-up passes."""
     spec = manifest.input
     if manifest.kind == ModelKind.IMAGE:
         return np.zeros((spec.channels, spec.height, spec.width), dtype=np.uint8)  # type: ignore[union-attr]
@@ -140,15 +140,15 @@ class ModelRegistry:
         """Return the named model, or the only served model that fits the input.
 
         With several candidate models, the one that takes the most of the row's
-        columns is picked; a tie is an error that asks for ?model=NAME.
+        columns is picked; a tie raises an error that requests ?model=NAME.
         """
         if name is not None:
             model = self.get(name)
             if model.manifest.kind not in kinds:
-                wanted = " or ".join(k.value for k in kinds)
+                expected_kinds = " or ".join(k.value for k in kinds)
                 raise BadRequestError(
                     f"model {name!r} is a {model.manifest.kind.value} model but this input is for a "
-                    f"{wanted} model"
+                    f"{expected_kinds} model"
                 )
             return model
         candidates = [m for m in self.models.values() if m.manifest.kind in kinds]
@@ -159,11 +159,11 @@ class ModelRegistry:
                 candidates = [m for m in candidates if overlaps[m.name] == best]
         if len(candidates) == 1:
             return candidates[0]
-        wanted = " or ".join(k.value for k in kinds)
+        expected_kinds = " or ".join(k.value for k in kinds)
         if not candidates:
-            raise ModelNotFoundError(f"no {wanted} model is served; available: {sorted(self.models)}")
+            raise ModelNotFoundError(f"no {expected_kinds} model is served; available: {sorted(self.models)}")
         raise BadRequestError(
-            f"several {wanted} models fit this input ({sorted(m.name for m in candidates)}); "
+            f"several {expected_kinds} models fit this input ({sorted(m.name for m in candidates)}); "
             f"choose one with ?model=NAME"
         )
 
@@ -174,7 +174,7 @@ class ModelRegistry:
 
 
 def _column_overlap(model: ServedModel, row: Mapping[str, object]) -> int:
-    """How many of the row's columns the model takes as input."""
+    """Count the row's columns that the model takes as input."""
     encoder = model.encoder
     if isinstance(encoder, TextRowEncoder):
         expected = {encoder.text.spec.text_column}

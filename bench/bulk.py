@@ -62,7 +62,7 @@ def repeat_csv(source: Path, target: Path, min_rows: int) -> int:
 
 
 def pyarrow_rows_per_s(path: Path, rows: int) -> float:
-    """The parsing limit: pyarrow's multithreaded CSV reader on the whole file, all columns as read."""
+    """Measure the parsing limit: pyarrow's multithreaded CSV reader on the whole file, all columns as read."""
     started = time.perf_counter()
     table = pacsv.read_csv(path)
     seconds = time.perf_counter() - started

@@ -90,27 +90,8 @@ def run_online(scratch: Path, levels: list[int], requests: int, max_seconds: flo
             for model, kind in ONLINE_MODELS.items():
                 for concurrency in levels:
                     before = _batch_totals(server.base_url, model)
-                    command = [
-                        sys.executable,
-                        "-m",
-                        "bench.load",
-                        "--url",
-                        f"{server.base_url}/predict?model={model}",
-                        "--concurrency",
-                        str(concurrency),
-                        "--requests",
-                        str(requests),
-                        "--max-seconds",
-                        str(max_seconds),
-                        "--body",
-                        str(bodies[model]),
-                        "--kind",
-                        kind,
-                    ]
-                    output = subprocess.run(
-                        command, cwd=ROOT, capture_output=True, text=True, check=True
-                    ).stdout
-                    point = json.loads(output)
+                    url = f"{server.base_url}/predict?model={model}"
+                    point = _load(url, kind, bodies[model], concurrency, requests, max_seconds)
                     after = _batch_totals(server.base_url, model)
                     batches = after[1] - before[1]
                     point["mean_batch_rows"] = (after[0] - before[0]) / batches if batches else 0.0

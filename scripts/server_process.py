@@ -48,7 +48,7 @@ def start_server(
     ready_timeout_s: float = 120,
     wait_path: str = "/readyz",
 ) -> RunningServer:
-    """Start uvicorn on a free loopback port and wait until `wait_path` answers 200."""
+    """Start uvicorn on a free loopback port and wait until `wait_path` returns 200."""
     port = free_port()
     environment = {**os.environ, **(env or {})}
     log = log_path.open("wb")

@@ -26,7 +26,7 @@ MEDIA_TYPES = {
 
 
 def choose_format(format_param: str | None, accept: str | None) -> OutputFormat:
-    """The `format` parameter wins; otherwise the first supported type in Accept; JSON by default."""
+    """Pick the output format: the `format` parameter first, then the first supported Accept type, else JSON."""
     if format_param:
         try:
             return OutputFormat(format_param.lower())
@@ -47,7 +47,7 @@ def _json(value: object) -> str:
 
 
 async def json_stream(run: BulkRun) -> AsyncIterator[bytes]:
-    """One JSON object; predictions stream first, counts and metrics close the object."""
+    """Stream one JSON object: predictions first, then counts and metrics close the object."""
     yield (
         _json({"model": run.summary.model, "version": run.summary.version})[:-1].encode()
         + b', "predictions": ['
@@ -64,7 +64,7 @@ async def json_stream(run: BulkRun) -> AsyncIterator[bytes]:
 
 
 async def ndjson_stream(run: BulkRun) -> AsyncIterator[bytes]:
-    """One line per item as it is classified, then one line {"summary": {...}}."""
+    """Stream one line per item as it is classified, then one line {"summary": {...}}."""
     async for items in run.results():
         if items:
             yield ("\n".join(_json(item.as_dict()) for item in items) + "\n").encode()
@@ -81,7 +81,7 @@ def _csv_rows(items: list[ItemResult]) -> str:
 
 
 async def csv_stream(run: BulkRun) -> AsyncIterator[bytes]:
-    """One row per item: id,label,confidence,true_label,error (CSV carries no summary or metrics)."""
+    """Stream one row per item: id,label,confidence,true_label,error (CSV carries no summary or metrics)."""
     yield b"id,label,confidence,true_label,error\n"
     async for items in run.results():
         yield _csv_rows(items).encode()

@@ -1,4 +1,4 @@
-"""What /classify-dataset and /jobs share: reading the upload, picking the model, setting up the run."""
+"""Upload handling shared by /classify-dataset and /jobs: reading the file, picking the model, setting up the run."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ async def read_upload(request: Request) -> UploadFile:
 
 
 def pick_model(registry: ModelRegistry, name: str | None, upload: UploadFile) -> ServedModel:
-    """The named model, else the only one that fits the file (for CSVs, by header columns)."""
+    """Return the named model, else the only one that fits the file (for CSVs, by header columns)."""
     if name is not None:
         return registry.get(name)
     head = upload.file.read(512)

@@ -83,7 +83,7 @@ def _too_large(parts: tuple[str, ...], limits: ReadLimits) -> DatasetItem:
 
 
 def _true_label(parts: tuple[str, ...], class_names: frozenset[str]) -> str | None:
-    """The nearest enclosing folder that names a class; else the immediate folder, if any."""
+    """Return the nearest enclosing folder named like a class, else the immediate folder, if any."""
     for folder in reversed(parts[:-1]):
         if folder in class_names:
             return folder

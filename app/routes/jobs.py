@@ -153,7 +153,7 @@ async def job_results(
     request: Request,
     format: str | None = Query(None, description="json (default), ndjson or csv; overrides Accept"),
 ) -> StreamingResponse:
-    """The results of a finished job (partial for a cancelled or interrupted one)."""
+    """Return the results of a finished job (partial for a cancelled or interrupted one)."""
     manager = _manager(request)
     record = manager.get(job_id)
     if not record.state.finished:

@@ -33,7 +33,7 @@ class ModelDetail(ModelSummary):
 
 
 def input_schema(model: ServedModel) -> dict[str, Any]:
-    """The input a client sends, without the bulky vocabulary."""
+    """Describe the input a client sends, without the bulky vocabulary."""
     spec = model.manifest.input
     if isinstance(spec, ImageSpec):
         return {
@@ -86,7 +86,7 @@ async def list_models(registry: RegistryDep) -> list[dict[str, Any]]:
 
 @router.get("/models/{name}", response_model=ModelDetail, responses={404: {"description": "unknown model"}})
 async def get_model(name: str, registry: RegistryDep) -> dict[str, Any]:
-    """One model: input schema, architecture and the metrics measured at training time."""
+    """Return one model: input schema, architecture and the metrics measured at training time."""
     model = registry.get(name)
     manifest = model.manifest
     return {
