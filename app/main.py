@@ -16,7 +16,7 @@ from app.auth import BearerAuth
 from app.errors import install_error_handlers
 from app.jobs.manager import JobManager
 from app.jobs.store import JobStore
-from app.limits import BodySizeLimit
+from app.limits import BodyLimits, RequestBodyGuard
 from app.logging_setup import configure_logging
 from app.metrics import ServiceMetrics
 from app.registry import ModelRegistry, resolve_device
@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 BULK_PATHS = ("/classify-dataset", "/jobs")
 
 
-def upload_limit(settings: Settings, path: str) -> int:
-    return settings.max_upload_bytes if path.startswith(BULK_PATHS) else settings.max_request_bytes
+def body_limits(settings: Settings, path: str) -> BodyLimits:
+    max_bytes = settings.max_upload_bytes if path.startswith(BULK_PATHS) else settings.max_request_bytes
+    return BodyLimits(max_bytes, settings.body_idle_timeout_s, settings.min_upload_bytes_per_s)
 
 
 async def _expire_jobs_periodically(manager: JobManager, interval_s: float = 600) -> None:
@@ -85,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.router,
     ):
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, limit_for_path=lambda path: upload_limit(settings, path))
+    app.add_middleware(
+        RequestBodyGuard, limits_for_path=lambda path: body_limits(settings, path), metrics=app.state.metrics
+    )
     if settings.api_token is not None:
         # Runs before the body limit and the routes: unauthenticated requests go no further.
         app.add_middleware(BearerAuth, token=settings.api_token.get_secret_value())

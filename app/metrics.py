@@ -48,6 +48,12 @@ class ServiceMetrics:
             ["model", "stage"],
             registry=self.registry,
         )
+        self.aborted_uploads = Counter(
+            "classify_aborted_uploads",
+            "request bodies that ended early: too_large, timeout (sent too slowly) or disconnect",
+            ["endpoint", "reason"],
+            registry=self.registry,
+        )
         self.failed_items = Counter(
             "classify_failed_items", "items whose forward pass raised", ["model"], registry=self.registry
         )

@@ -138,6 +138,9 @@ def write_report(results: dict, path: Path, interpolate: Callable) -> None:
         f"server peak RSS {csv_run['service']['peak_rss_mb']:.0f} MB.",
         "",
     ]
+    soak = path.parent / "soak.md"
+    if soak.is_file():
+        lines += ["", soak.read_text().rstrip()]
     analysis = path.parent / "analysis.md"
     if analysis.is_file():
         lines += ["", analysis.read_text().rstrip()]

@@ -21,6 +21,8 @@ from inputs.errors import SchemaError
 
 MISSING_INDEX = 0
 UNKNOWN_INDEX = 1
+# Larger magnitudes become infinite in the model's float32 input.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,21 @@ class TabularEncoder:
                     f"column {column.name!r} is numeric; {value!r} is not a number "
                     f"(write a missing value as null or one of {sorted(self._missing)})"
                 ) from None
+            if math.isnan(number):
+                # Text that spells NaN but is not one of the missing-value markers, as in CSVs.
+                raise SchemaError(
+                    f"column {column.name!r} is numeric; {value!r} is not a finite number "
+                    f"(write a missing value as null or one of {sorted(self._missing)})"
+                )
         else:
-            number = float(value)
-        if math.isinf(number):
-            raise SchemaError(f"column {column.name!r} must be finite; got {value!r}")
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+        if math.isinf(number) or abs(number) > FLOAT32_MAX:
+            raise SchemaError(
+                f"column {column.name!r} must be a finite number within float32 range; got {value!r}"
+            )
         return number
 
     def _category(self, column: TabularColumn, value: object) -> float:
@@ -129,13 +142,14 @@ class TabularEncoder:
             if column.kind == ColumnKind.NUMERIC:
                 numbers = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(np.float64)
                 invalid = np.isnan(numbers) & ~missing
-                invalid |= np.isinf(numbers)
+                invalid |= np.abs(numbers) > FLOAT32_MAX  # infinities and overflow in float32
                 for row in np.flatnonzero(invalid):
                     errors.setdefault(
                         int(row),
-                        f"column {column.name!r} is numeric; {cells.iloc[row]!r} is not a finite number",
+                        f"column {column.name!r} is numeric; {cells.iloc[row]!r} is not a finite number "
+                        f"within float32 range",
                     )
-                out[:, i] = numbers
+                out[:, i] = np.where(invalid, np.nan, numbers)
             else:
                 index = self._index[column.name]
                 codes = cells.map(index).fillna(UNKNOWN_INDEX).to_numpy(np.float32)

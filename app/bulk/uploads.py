@@ -7,6 +7,7 @@ from typing import BinaryIO
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from app.bulk.pipeline import BulkOptions, BulkRun
 from app.datasets.archives import sniff_archive
@@ -14,6 +15,7 @@ from app.datasets.csv_reader import sniff_csv
 from app.datasets.items import ReadLimits
 from app.datasets.sources import open_dataset
 from app.errors import BadRequestError, UnsupportedMediaTypeError
+from app.limits import BodyReadTimeout, BodyTooLarge
 from app.metrics import ServiceMetrics
 from app.registry import ModelRegistry, ServedModel
 from app.settings import Settings
@@ -24,6 +26,8 @@ async def form_file(request: Request, what: str) -> UploadFile:
     """Parse a multipart body and return its field `file`; `what` names the expected content."""
     try:
         form = await request.form(max_files=1, max_fields=8)
+    except (ClientDisconnect, BodyTooLarge, BodyReadTimeout):
+        raise  # the body guard answers these (or nobody is left to answer)
     except Exception as exc:  # noqa: BLE001 - starlette raises several parser errors
         raise BadRequestError(f"the multipart body cannot be parsed: {exc}") from None
     upload = form.get("file")

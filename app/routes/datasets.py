@@ -10,8 +10,7 @@ from fastapi.responses import StreamingResponse
 from app.bulk.output import MEDIA_TYPES, STREAMS, choose_format
 from app.bulk.uploads import build_run, pick_model, read_upload
 from app.dependencies import MetricsDep, RegistryDep, SettingsDep
-from app.errors import ServiceError
-from inputs import InputError
+from app.request_status import RequestTally
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +61,11 @@ async def classify_dataset(
     encoding: str | None = Query(None, description="CSV text encoding (default: detected)"),
 ) -> StreamingResponse:
     """Classify every image of an archive or every row of a CSV; with true labels, evaluate too."""
-    model_name = model or "-"
-    status = 500
-    try:
+    with RequestTally(metrics, "classify-dataset", model) as tally:
         output = choose_format(format, request.headers.get("accept"))
         upload = await read_upload(request)
         served = pick_model(registry, model, upload)
-        model_name = served.name
+        tally.model = served.name
         run = build_run(
             served,
             upload.file,
@@ -80,12 +77,7 @@ async def classify_dataset(
             encoding,
         )
         await run.prepare()
-        status = 200
-    except (ServiceError, InputError) as exc:
-        status = exc.status_code
-        raise
-    finally:
-        metrics.requests.labels(model_name, "classify-dataset", str(status)).inc()
+        tally.status = 200
 
     async def body():  # noqa: ANN202
         try:

@@ -14,11 +14,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.bulk.output import MEDIA_TYPES, OutputFormat, choose_format
 from app.bulk.uploads import build_run, pick_model, read_upload
 from app.dependencies import MetricsDep, RegistryDep, SettingsDep
-from app.errors import ServiceError
 from app.jobs.manager import JobManager, JobNotFinishedError, count_zip_items
 from app.jobs.records import JobRecord, utc_now
+from app.request_status import RequestTally
 from app.routes.datasets import UPLOAD_DOC
-from inputs import InputError
 
 router = APIRouter(tags=["jobs"])
 
@@ -56,11 +55,10 @@ async def create_job(
 ) -> JSONResponse:
     """Start classifying a dataset in the background; poll the status URL, then fetch the results."""
     manager = _manager(request)
-    model_name, status = model or "-", 500
-    try:
+    with RequestTally(metrics, "jobs", model) as tally:
         upload = await read_upload(request)
         served = pick_model(registry, model, upload)
-        model_name = served.name
+        tally.model = served.name
         job_id = manager.new_job_id()
         path = await manager.save_upload(job_id, upload.file)
         await upload.close()
@@ -92,12 +90,7 @@ async def create_job(
             encoding=encoding,
         )
         manager.start(record, run, file)
-        status = 202
-    except (ServiceError, InputError) as exc:
-        status = exc.status_code
-        raise
-    finally:
-        metrics.requests.labels(model_name, "jobs", str(status)).inc()
+        tally.status = 202
     body = _status(record, request)
     return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
 

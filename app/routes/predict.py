@@ -17,19 +17,17 @@ from app.disconnect import ClientDisconnectedError, watch_disconnect
 from app.errors import (
     BadRequestError,
     PayloadTooLargeError,
-    ServiceError,
     UnsupportedMediaTypeError,
 )
 from app.predictions import PredictResponse, PredictRowsResponse, to_prediction
-from app.registry import ServedModel
+from app.registry import ModelRegistry, ServedModel
+from app.request_status import CLIENT_CLOSED_REQUEST, RequestTally
 from app.responses import FastJSONResponse
+from app.settings import Settings
 from checkpoint import ModelKind
 from inputs import InputError, SchemaError
 
 router = APIRouter(tags=["predict"])
-
-# nginx's code for "client closed the request"; only logs and metrics see it.
-CLIENT_CLOSED_REQUEST = 499
 
 IMAGE_BODY_TYPES = ("image/",)
 # Images up to this size (thumbnails such as 32x32 JPEGs, about 0.1 ms to decode
@@ -109,6 +107,68 @@ async def _classify(request: Request, model: ServedModel, samples: list, timeout
         watcher.cancel()
 
 
+async def _predict_rows(
+    request: Request,
+    registry: ModelRegistry,
+    settings: Settings,
+    tally: RequestTally,
+    model: str | None,
+    top_k: int | None,
+) -> dict[str, Any]:
+    body = await _read_json(request)
+    rows = body.get("rows") if "rows" in body else [body["row"]]
+    if not isinstance(rows, list) or not rows:
+        raise SchemaError('"rows" must be a non-empty list of objects')
+    first = rows[0] if isinstance(rows[0], dict) else None
+    served = registry.pick(model, (ModelKind.TEXT, ModelKind.TABULAR), first)
+    tally.model = served.name
+    k = _top_k(top_k, body)
+    if len(rows) > settings.max_batch_size:
+        raise PayloadTooLargeError(
+            f"{len(rows)} rows exceed the limit of {settings.max_batch_size} per request "
+            f"(CLASSIFY_MAX_BATCH_SIZE); send larger sets to /classify-dataset"
+        )
+    samples = []
+    for index, row in enumerate(rows):
+        try:
+            samples.append(served.encoder.encode(row))
+        except InputError as exc:
+            if "rows" in body:
+                raise type(exc)(f"rows[{index}]: {exc}") from None
+            raise
+    probabilities = await _classify(request, served, samples, settings.request_timeout_s)
+    predictions = [to_prediction(p, served.manifest.class_names, k) for p in probabilities]
+    header = {"model": served.name, "version": served.manifest.version}
+    if "rows" in body:
+        return {**header, "predictions": predictions}
+    return {**header, **predictions[0]}
+
+
+async def _predict_image(
+    request: Request,
+    registry: ModelRegistry,
+    settings: Settings,
+    tally: RequestTally,
+    model: str | None,
+    top_k: int | None,
+    content_type: str,
+) -> dict[str, Any]:
+    served = registry.pick(model, (ModelKind.IMAGE,))
+    tally.model = served.name
+    k = _top_k(top_k, None)
+    data = await _read_image(request, content_type)
+    if len(data) <= INLINE_DECODE_BYTES:
+        sample = served.encoder.encode(data)
+    else:
+        sample = await asyncio.to_thread(served.encoder.encode, data)
+    probabilities = await _classify(request, served, [sample], settings.request_timeout_s)
+    return {
+        "model": served.name,
+        "version": served.manifest.version,
+        **to_prediction(probabilities[0], served.manifest.class_names, k),
+    }
+
+
 @router.post(
     "/predict",
     openapi_extra=PREDICT_BODY_DOC,
@@ -125,67 +185,22 @@ async def predict(
 ) -> Response:
     """Classify one image (multipart field `file`, or a raw image body) or JSON rows."""
     started = time.perf_counter()
-    model_name = model or "-"
-    status = 500
     try:
-        content_type = request.headers.get("content-type", "").lower()
-        if content_type.startswith("application/json"):
-            body = await _read_json(request)
-            rows = body.get("rows") if "rows" in body else [body["row"]]
-            if not isinstance(rows, list) or not rows:
-                raise SchemaError('"rows" must be a non-empty list of objects')
-            first = rows[0] if isinstance(rows[0], dict) else None
-            served = registry.pick(model, (ModelKind.TEXT, ModelKind.TABULAR), first)
-            model_name = served.name
-            k = _top_k(top_k, body)
-            if len(rows) > settings.max_batch_size:
-                raise PayloadTooLargeError(
-                    f"{len(rows)} rows exceed the limit of {settings.max_batch_size} per request "
-                    f"(CLASSIFY_MAX_BATCH_SIZE); send larger sets to /classify-dataset"
+        with RequestTally(metrics, "predict", model) as tally:
+            content_type = request.headers.get("content-type", "").lower()
+            if content_type.startswith("application/json"):
+                payload = await _predict_rows(request, registry, settings, tally, model, top_k)
+            elif content_type.startswith("multipart/form-data") or content_type.startswith(IMAGE_BODY_TYPES):
+                payload = await _predict_image(request, registry, settings, tally, model, top_k, content_type)
+            else:
+                raise UnsupportedMediaTypeError(
+                    f"unsupported Content-Type {content_type or '(none)'!r}; send application/json rows, "
+                    f"multipart/form-data with an image in field 'file', or an image/* body"
                 )
-            samples = []
-            for index, row in enumerate(rows):
-                try:
-                    samples.append(served.encoder.encode(row))
-                except InputError as exc:
-                    if "rows" in body:
-                        raise type(exc)(f"rows[{index}]: {exc}") from None
-                    raise
-            probabilities = await _classify(request, served, samples, settings.request_timeout_s)
-            predictions = [to_prediction(p, served.manifest.class_names, k) for p in probabilities]
-            header = {"model": served.name, "version": served.manifest.version}
-            if "rows" in body:
-                payload: dict[str, Any] = {**header, "predictions": predictions}
-            else:
-                payload = {**header, **predictions[0]}
-        elif content_type.startswith("multipart/form-data") or content_type.startswith(IMAGE_BODY_TYPES):
-            served = registry.pick(model, (ModelKind.IMAGE,))
-            model_name = served.name
-            k = _top_k(top_k, None)
-            data = await _read_image(request, content_type)
-            if len(data) <= INLINE_DECODE_BYTES:
-                sample = served.encoder.encode(data)
-            else:
-                sample = await asyncio.to_thread(served.encoder.encode, data)
-            probabilities = await _classify(request, served, [sample], settings.request_timeout_s)
-            payload = {
-                "model": served.name,
-                "version": served.manifest.version,
-                **to_prediction(probabilities[0], served.manifest.class_names, k),
-            }
-        else:
-            raise UnsupportedMediaTypeError(
-                f"unsupported Content-Type {content_type or '(none)'!r}; send application/json rows, "
-                f"multipart/form-data with an image in field 'file', or an image/* body"
-            )
-        status = 200
-        return FastJSONResponse(payload)
+            tally.status = 200
+            return FastJSONResponse(payload)
     except ClientDisconnectedError:
-        status = CLIENT_CLOSED_REQUEST
+        # The tally has counted the request as 499 on its way out.
         return Response(status_code=CLIENT_CLOSED_REQUEST)
-    except (ServiceError, InputError) as exc:
-        status = exc.status_code
-        raise
     finally:
-        metrics.requests.labels(model_name, "predict", str(status)).inc()
         request.state.elapsed_s = time.perf_counter() - started

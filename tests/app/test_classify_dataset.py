@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+from scripts.corpus.archives import forge_zip_sizes, image_entries, tar_bytes, zip_bytes
 from scripts.server_process import RunningServer, start_server
-from tests.app.archives import forge_zip_sizes, image_entries, tar_bytes, zip_bytes
 from tests.conftest import MODELS
 
 TIMEOUT = httpx.Timeout(120)

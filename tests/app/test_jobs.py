@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.corpus.archives import image_entries, tar_bytes, zip_bytes
 from scripts.server_process import RunningServer, start_server
-from tests.app.archives import image_entries, tar_bytes, zip_bytes
 from tests.conftest import MODELS
 
 

@@ -1,4 +1,4 @@
-"""Builders for test archives in memory."""
+"""Builders for image archives in memory: tar, tar.gz and zip, links and forged headers."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Builders of test inputs: image archives and a corpus of broken and unusual files."""
