@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 import torch
@@ -23,6 +26,23 @@ MAX_PADDING_RATIO = 2.0
 
 class OutputCountError(RuntimeError):
     """The model returned a different number of outputs than it was given inputs."""
+
+
+class Priority(IntEnum):
+    """Order of waiting forward passes on a model's thread: lower runs first."""
+
+    ONLINE = 0  # /predict batches: a client is waiting on each one
+    BULK = 1  # /classify-dataset and job batches: throughput matters, not latency
+    STOP = 2  # the shutdown marker, after everything already queued
+
+
+@dataclass(order=True)
+class _Task:
+    priority: int
+    sequence: int  # first come, first served within a priority
+    samples: list[np.ndarray] | None = field(compare=False)
+    future: asyncio.Future[BatchResult] | None = field(compare=False)
+    loop: asyncio.AbstractEventLoop | None = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,10 @@ class InferenceWorker:
         self.encoder = encoder
         self.name = checkpoint.manifest.name
         self._bucket_text = checkpoint.manifest.kind == ModelKind.TEXT
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"inference-{self.name}")
+        self._tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
+        self._sequence = itertools.count()
+        self._thread = threading.Thread(target=self._serve, name=f"inference-{self.name}", daemon=True)
+        self._thread.start()
 
     def _forward(self, samples: list[np.ndarray]) -> np.ndarray:
         batch = self.encoder.collate(samples).to(self.checkpoint.device, non_blocking=True)
@@ -87,10 +110,47 @@ class InferenceWorker:
                 probabilities = self._forward(samples)
         return BatchResult(probabilities=probabilities, compute_s=time.perf_counter() - started)
 
-    async def run(self, samples: list[np.ndarray]) -> BatchResult:
-        """Classify encoded samples in the inference thread."""
+    async def run(self, samples: list[np.ndarray], priority: Priority = Priority.ONLINE) -> BatchResult:
+        """Classify encoded samples in the inference thread.
+
+        Waiting online batches run before waiting bulk batches, so a /predict request
+        waits for at most the one forward pass already running. A task whose caller was
+        cancelled before it started is dropped without computing.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.forward, samples)
+        future: asyncio.Future[BatchResult] = loop.create_future()
+        self._tasks.put(_Task(priority, next(self._sequence), samples, future, loop))
+        return await future
+
+    def _serve(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task.priority == Priority.STOP:
+                return
+            assert task.future is not None and task.loop is not None and task.samples is not None
+            if task.future.cancelled():
+                continue
+            result: BatchResult | None = None
+            error: BaseException | None = None
+            try:
+                result = self.forward(task.samples)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+                error = exc
+            try:
+                task.loop.call_soon_threadsafe(_settle, task.future, result, error)
+            except RuntimeError:
+                logger.warning("model %s finished a batch after its event loop closed", self.name)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        """Finish every queued forward pass, then stop the thread."""
+        self._tasks.put(_Task(Priority.STOP, next(self._sequence), None, None, None))
+        self._thread.join()
+
+
+def _settle(future: asyncio.Future[BatchResult], result: BatchResult | None, error: BaseException | None) -> None:
+    if future.done():
+        return  # the caller was cancelled while the forward pass ran
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -22,6 +22,7 @@ import numpy as np
 from app.bulk.encode import EncodedChunk, encode_csv_chunk, encode_items
 from app.datasets.csv_reader import CsvChunk
 from app.datasets.sources import DatasetSource, RawChunk
+from app.inference import Priority
 from app.metrics import ServiceMetrics
 from app.registry import ServedModel
 from evaluation import ClassificationReport, ConfusionMatrix
@@ -180,7 +181,7 @@ class BulkRun:
         batch = self.options.batch_size
         for start in range(0, len(chunk.samples), batch):
             samples = chunk.samples[start : start + batch]
-            result = await self.served.worker.run(samples)
+            result = await self.served.worker.run(samples, Priority.BULK)
             self.metrics.batch_rows.labels(self.served.name, "bulk").observe(len(samples))
             self.metrics.compute.labels(self.served.name, "bulk").observe(result.compute_s)
             self.metrics.items.labels(self.served.name, "bulk").inc(len(samples))

@@ -243,3 +243,31 @@ def test_length_buckets_bound_padding() -> None:
         sizes = [lengths[i] for i in bucket]
         assert max(sizes) * len(sizes) <= MAX_PADDING_RATIO * sum(sizes)
     assert length_buckets([7, 7, 8]) == [[0, 1, 2]]
+
+
+async def test_online_batches_run_before_waiting_bulk(worker: GatedWorker) -> None:
+    from app.inference import Priority
+
+    worker.gate.clear()
+    running = asyncio.ensure_future(worker.run(_rows(1.0), Priority.BULK))
+    await _entered(worker)
+    waiting_bulk = asyncio.ensure_future(worker.run(_rows(2.0), Priority.BULK))
+    await asyncio.sleep(0.02)
+    online = asyncio.ensure_future(worker.run(_rows(3.0), Priority.ONLINE))
+    await asyncio.sleep(0.02)
+    worker.gate.set()
+    await asyncio.gather(running, waiting_bulk, online)
+    assert [float(batch[0, 0]) for batch in worker.batches] == [1.0, 3.0, 2.0]
+
+
+async def test_cancelled_task_is_not_computed(worker: GatedWorker) -> None:
+    worker.gate.clear()
+    running = asyncio.ensure_future(worker.run(_rows(1.0)))
+    await _entered(worker)
+    abandoned = asyncio.ensure_future(worker.run(_rows(2.0)))
+    await asyncio.sleep(0.02)
+    abandoned.cancel()
+    worker.gate.set()
+    await running
+    await asyncio.to_thread(worker.shutdown)
+    assert [float(batch[0, 0]) for batch in worker.batches] == [1.0]
