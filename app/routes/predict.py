@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.bulk.uploads import form_file
-from app.dependencies import MetricsDep, RegistryDep, SettingsDep
 from app.disconnect import ClientDisconnectedError, watch_disconnect
 from app.errors import (
     BadRequestError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+from app.metrics import ServiceMetrics
 from app.predictions import PredictResponse, PredictRowsResponse, to_prediction
 from app.registry import ModelRegistry, ServedModel
 from app.request_status import CLIENT_CLOSED_REQUEST, RequestTally
@@ -34,7 +33,25 @@ IMAGE_BODY_TYPES = ("image/",)
 # here) decode on the event loop; larger ones go to a worker thread so they do not
 # stall other requests.
 INLINE_DECODE_BYTES = 8 * 1024
-PREDICT_BODY_DOC = {
+PREDICT_DOC = {
+    # The query parameters are parsed by the route itself (see `predict`), so they are
+    # documented here rather than declared as FastAPI parameters.
+    "parameters": [
+        {
+            "name": "model",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "model name; optional when one model fits the input",
+        },
+        {
+            "name": "top_k",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "classes returned per prediction (default 3)",
+        },
+    ],
     "requestBody": {
         "content": {
             "multipart/form-data": {
@@ -90,6 +107,15 @@ async def _read_image(request: Request, content_type: str) -> bytes:
         upload = await form_file(request, "image")
         return await upload.read()
     return await request.body()
+
+
+def _query_top_k(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise SchemaError(f"top_k must be a positive integer, got {text!r}") from None
 
 
 def _top_k(query_top_k: int | None, body: dict[str, Any] | None) -> int:
@@ -171,22 +197,24 @@ async def _predict_image(
 
 @router.post(
     "/predict",
-    openapi_extra=PREDICT_BODY_DOC,
+    openapi_extra=PREDICT_DOC,
     response_model=PredictResponse | PredictRowsResponse,
     responses={400: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}},
 )
-async def predict(
-    request: Request,
-    registry: RegistryDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    model: str | None = Query(None, description="model name; optional when one model fits the input"),
-    top_k: int | None = Query(None, ge=1, description="classes returned per prediction (default 3)"),
-) -> Response:
+async def predict(request: Request) -> Response:
     """Classify one image (multipart field `file`, or a raw image body) or JSON rows."""
-    started = time.perf_counter()
+    # Query parameters and the app's objects are read directly instead of through FastAPI's
+    # parameters and dependencies: their resolution took about a fifth of the event loop's
+    # time per request under load (py-spy, 64 clients, tabular model).
+    query = request.query_params
+    model = query.get("model")
+    state = request.app.state
+    registry: ModelRegistry = state.registry
+    settings: Settings = state.settings
+    metrics: ServiceMetrics = state.metrics
     try:
         with RequestTally(metrics, "predict", model) as tally:
+            top_k = _query_top_k(query.get("top_k"))
             content_type = request.headers.get("content-type", "").lower()
             if content_type.startswith("application/json"):
                 payload = await _predict_rows(request, registry, settings, tally, model, top_k)
@@ -202,5 +230,3 @@ async def predict(
     except ClientDisconnectedError:
         # The tally has counted the request as 499 on its way out.
         return Response(status_code=CLIENT_CLOSED_REQUEST)
-    finally:
-        request.state.elapsed_s = time.perf_counter() - started
