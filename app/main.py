@@ -19,9 +19,10 @@ from app.jobs.store import JobStore
 from app.limits import BodyLimits, RequestBodyGuard
 from app.logging_setup import configure_logging
 from app.metrics import ServiceMetrics
-from app.registry import ModelRegistry, resolve_device
+from app.registry import ModelRegistry
 from app.routes import datasets, health, jobs, metrics, models, predict
 from app.settings import Settings
+from checkpoint import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         torch.set_num_threads(settings.torch_threads)
         app.state.decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
-        registry = ModelRegistry(settings, app.state.metrics, resolve_device(settings.device))
+        try:
+            device = resolve_device(settings.device)
+        except ValueError as exc:
+            raise ValueError(f"CLASSIFY_DEVICE: {exc}") from None
+        registry = ModelRegistry(settings, app.state.metrics, device)
         app.state.registry = registry
         registry.load_all()
         await registry.warm_up()

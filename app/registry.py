@@ -46,15 +46,6 @@ class LoadFailure:
     reason: str
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"CLASSIFY_DEVICE={name} but no CUDA device is available")
-    return device
-
-
 def dummy_sample(manifest: Manifest) -> np.ndarray:
     """Return a valid encoded sample for warm-up passes."""
     spec = manifest.input

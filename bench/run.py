@@ -106,8 +106,9 @@ def run_online(scratch: Path, levels: list[int], requests: int, max_seconds: flo
     return results
 
 
-def _load(url: str, kind: str, body: Path, concurrency: int, requests: int, max_seconds: float) -> dict:
-    command = [
+def load_command(url: str, kind: str, body: Path, concurrency: int, requests: int, max_seconds: float) -> list[str]:
+    """Return the command line of one bench.load run (its own process, JSON on stdout)."""
+    return [
         sys.executable,
         "-m",
         "bench.load",
@@ -124,6 +125,10 @@ def _load(url: str, kind: str, body: Path, concurrency: int, requests: int, max_
         "--kind",
         kind,
     ]
+
+
+def _load(url: str, kind: str, body: Path, concurrency: int, requests: int, max_seconds: float) -> dict:
+    command = load_command(url, kind, body, concurrency, requests, max_seconds)
     return json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
 
 

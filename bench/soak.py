@@ -30,7 +30,7 @@ import httpx
 
 from bench.raw_forward import interpolate_items_per_s
 from bench.report import write_report
-from bench.run import MODELS, SAMPLES, _bodies
+from bench.run import MODELS, SAMPLES, _bodies, load_command
 from scripts.server_process import ROOT, RunningServer, start_server
 
 BENCH = ROOT / "bench"
@@ -62,23 +62,8 @@ def _server_errors(server: RunningServer) -> int:
 
 
 def _load_process(url: str, kind: str, body: Path, clients: int, seconds: float) -> subprocess.Popen[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "bench.load",
-        "--url",
-        url,
-        "--concurrency",
-        str(clients),
-        "--requests",
-        "100000000",
-        "--max-seconds",
-        str(seconds),
-        "--body",
-        str(body),
-        "--kind",
-        kind,
-    ]
+    # Bounded by time only: the request count is set far above what the window allows.
+    command = load_command(url, kind, body, clients, 100_000_000, seconds)
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
 

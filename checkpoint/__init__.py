@@ -6,6 +6,7 @@ metrics measured when it was trained. Neither half imports the other; both
 import this package.
 """
 
+from checkpoint.device import resolve_device
 from checkpoint.io import CheckpointError, LoadedCheckpoint, load_checkpoint, save_checkpoint
 from checkpoint.manifest import (
     FORMAT_VERSION,
@@ -30,5 +31,6 @@ __all__ = [
     "TabularSpec",
     "TextSpec",
     "load_checkpoint",
+    "resolve_device",
     "save_checkpoint",
 ]

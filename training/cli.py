@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from checkpoint import CheckpointError
+from checkpoint import CheckpointError, resolve_device
 from checkpoint.manifest import DEFAULT_MISSING_VALUES
 from training.config import CommonConfig, ImageConfig, TabularConfig, TextConfig
 from training.errors import TrainingInputError
@@ -310,20 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _device(name: str) -> torch.device:
     try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise TrainingInputError(f"--device {name!r} is not a torch device: {exc}") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingInputError("--device cuda was given but no CUDA device is available")
-    return device
+        return resolve_device(name)
+    except ValueError as exc:
+        raise TrainingInputError(f"--device: {exc}") from None
 
 
 def _configs(args: argparse.Namespace) -> tuple[CommonConfig, FitOptions]:
-    device = resolve_device(args.device)
+    device = _device(args.device)
     common = CommonConfig(
         data=args.data,
         test_data=args.test_data,
@@ -366,7 +361,7 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "evaluate":
         from training.offline import evaluate_checkpoint
 
-        evaluate_checkpoint(args.model, args.data, args.batch_size, resolve_device(args.device))
+        evaluate_checkpoint(args.model, args.data, args.batch_size, _device(args.device))
         return
 
     common, options = _configs(args)
