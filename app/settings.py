@@ -60,7 +60,14 @@ class Settings(BaseSettings):
         8 * 2**30, ge=1024, description="most bytes decompressed from one archive"
     )
     max_entry_bytes: int = Field(50 * 2**20, ge=1024, description="largest single archive entry in bytes")
-    bulk_batch_size: int = Field(256, ge=1, description="rows per forward pass for whole datasets")
+    bulk_batch_size: int = Field(
+        256, ge=1, description="rows per forward pass for whole datasets of images or text"
+    )
+    bulk_tabular_batch_size: int = Field(
+        4096,
+        ge=1,
+        description="rows per forward pass for whole CSVs of a tabular model (light models gain from large batches)",
+    )
     bulk_chunk_items: int = Field(1024, ge=1, description="archive entries read and decoded per chunk")
     bulk_prefetch_chunks: int = Field(2, ge=1, description="decoded chunks kept ready ahead of the model")
     csv_block_bytes: int = Field(1 * 2**20, ge=4096, description="CSV bytes parsed per chunk")

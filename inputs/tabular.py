@@ -15,12 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from checkpoint.manifest import ColumnKind, TabularColumn, TabularSpec
 from inputs.errors import SchemaError
 
 MISSING_INDEX = 0
 UNKNOWN_INDEX = 1
+FIRST_CATEGORY_INDEX = 2
 # Larger magnitudes become infinite in the model's float32 input.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -31,6 +34,16 @@ class EncodedFrame:
 
     values: np.ndarray
     errors: dict[int, str]
+
+
+def _string_array(cells: pd.Series) -> pa.Array:
+    """Return the cells as one pyarrow large_string array, with null cells as empty strings."""
+    try:
+        array = pa.array(cells, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        # Cells that are not all strings (a frame built in code): compare their text.
+        array = pa.array(cells.fillna("").astype(str), type=pa.large_string())
+    return pc.fill_null(array, "")
 
 
 def _category_text(value: float | int | str) -> str:
@@ -46,7 +59,12 @@ class TabularEncoder:
         self._missing = frozenset(spec.missing_values)
         self._order = spec.numeric_columns + spec.categorical_columns
         self._index = {
-            c.name: {cat: i + 2 for i, cat in enumerate(c.categories or [])} for c in spec.categorical_columns
+            c.name: {cat: i + FIRST_CATEGORY_INDEX for i, cat in enumerate(c.categories or [])}
+            for c in spec.categorical_columns
+        }
+        self._missing_array = pa.array(sorted(self._missing), type=pa.large_string())
+        self._category_arrays = {
+            c.name: pa.array(c.categories or [], type=pa.large_string()) for c in spec.categorical_columns
         }
         self.column_names = [c.name for c in spec.columns]
 
@@ -133,26 +151,52 @@ class TabularEncoder:
         return out
 
     def encode_frame(self, frame: pd.DataFrame) -> EncodedFrame:
-        """Encode a frame of string cells (as read with dtype=str and no NA parsing)."""
+        """Encode a frame of string cells (as read with dtype=str and no NA parsing).
+
+        Columns are processed with pyarrow compute kernels. A numeric column that
+        pyarrow cannot cast whole falls back to `encode_row`'s own per-cell parsing,
+        so both paths accept and reject the same cells.
+        """
         out = np.empty((len(frame), self.width), dtype=np.float32)
         errors: dict[int, str] = {}
         for i, column in enumerate(self._order):
-            cells = frame[column.name].fillna("").astype(str).str.strip()
-            missing = cells.isin(self._missing).to_numpy()
+            cells = pc.utf8_trim_whitespace(_string_array(frame[column.name]))
+            missing = pc.is_in(cells, value_set=self._missing_array)
             if column.kind == ColumnKind.NUMERIC:
-                numbers = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(np.float64)
-                invalid = np.isnan(numbers) & ~missing
-                invalid |= np.abs(numbers) > FLOAT32_MAX  # infinities and overflow in float32
-                for row in np.flatnonzero(invalid):
-                    errors.setdefault(
-                        int(row),
-                        f"column {column.name!r} is numeric; {cells.iloc[row]!r} is not a finite number "
-                        f"within float32 range",
-                    )
-                out[:, i] = np.where(invalid, np.nan, numbers)
+                out[:, i] = self._numeric_cells(column, cells, missing, errors)
             else:
-                index = self._index[column.name]
-                codes = cells.map(index).fillna(UNKNOWN_INDEX).to_numpy(np.float32)
-                codes[missing] = MISSING_INDEX
-                out[:, i] = codes
+                codes = pc.index_in(cells, value_set=self._category_arrays[column.name])
+                codes = pc.fill_null(pc.add(codes, FIRST_CATEGORY_INDEX), UNKNOWN_INDEX)
+                codes = pc.if_else(missing, MISSING_INDEX, codes)
+                out[:, i] = codes.to_numpy(zero_copy_only=False)
         return EncodedFrame(values=out, errors=errors)
+
+    def _numeric_cells(
+        self, column: TabularColumn, cells: pa.Array, missing: pa.Array, errors: dict[int, str]
+    ) -> np.ndarray:
+        """Parse one numeric column; rows with an invalid cell get an entry in `errors`."""
+        present = pc.if_else(missing, pa.scalar(None, cells.type), cells)
+        try:
+            numbers = pc.cast(present, pa.float64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            # Some cell is not a number for pyarrow: parse cell by cell as a JSON row would be.
+            numbers = np.full(len(cells), np.nan)
+            for row, (text, is_missing) in enumerate(zip(cells.to_pylist(), missing.to_pylist(), strict=True)):
+                if is_missing:
+                    continue
+                try:
+                    numbers[row] = self._numeric(column, text)
+                except SchemaError as exc:
+                    errors.setdefault(row, str(exc))
+            return numbers
+        is_missing = missing.to_numpy(zero_copy_only=False)
+        # NaN from text that is not a missing-value marker ("NAN"), infinities, and values
+        # that overflow float32 are invalid, as in `_numeric`.
+        invalid = (np.isnan(numbers) & ~is_missing) | (np.abs(numbers) > FLOAT32_MAX)
+        for row in np.flatnonzero(invalid):
+            errors.setdefault(
+                int(row),
+                f"column {column.name!r} is numeric; {cells[row].as_py()!r} is not a finite number "
+                f"within float32 range",
+            )
+        return np.where(invalid, np.nan, numbers)

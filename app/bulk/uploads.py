@@ -81,8 +81,9 @@ def build_run(
         label_column,
         encoding,
     )
+    tabular = served.manifest.kind == ModelKind.TABULAR
     options = BulkOptions(
-        batch_size=settings.bulk_batch_size,
+        batch_size=settings.bulk_tabular_batch_size if tabular else settings.bulk_batch_size,
         prefetch_chunks=settings.bulk_prefetch_chunks,
         decode_workers=settings.decode_threads,
     )

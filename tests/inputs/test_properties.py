@@ -63,18 +63,24 @@ def test_json_row_encodes_or_raises_input_error(row: dict) -> None:
     _check_vector(out)
 
 
+ROWS_OF_CELLS = st.lists(
+    st.fixed_dictionaries({"age": TEXT_CELLS, "city": TEXT_CELLS, "hours": TEXT_CELLS}), min_size=1, max_size=8
+)
+
+
 @PROPERTY_SETTINGS
-@given(cells=st.fixed_dictionaries({"age": TEXT_CELLS, "city": TEXT_CELLS, "hours": TEXT_CELLS}))
-def test_row_and_csv_paths_agree(cells: dict[str, str]) -> None:
-    encoded = ENCODER.encode_frame(pd.DataFrame([cells], dtype=str))
-    try:
-        row = ENCODER.encode_row(cells)
-    except InputError:
-        assert 0 in encoded.errors, f"the CSV path accepted a row the JSON path rejects: {cells}"
-        return
-    assert 0 not in encoded.errors, f"the CSV path rejected {cells}: {encoded.errors[0]}"
-    _check_vector(row)
-    np.testing.assert_array_equal(row, encoded.values[0])
+@given(rows=ROWS_OF_CELLS)
+def test_row_and_csv_paths_agree(rows: list[dict[str, str]]) -> None:
+    encoded = ENCODER.encode_frame(pd.DataFrame(rows, dtype=str))
+    for index, cells in enumerate(rows):
+        try:
+            row = ENCODER.encode_row(cells)
+        except InputError:
+            assert index in encoded.errors, f"the CSV path accepted a row the JSON path rejects: {cells}"
+            continue
+        assert index not in encoded.errors, f"the CSV path rejected {cells}: {encoded.errors[index]}"
+        _check_vector(row)
+        np.testing.assert_array_equal(row, encoded.values[index])
 
 
 CSV_CELLS = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=20)
