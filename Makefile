@@ -34,6 +34,7 @@ serve: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/hadolint Dockerfile
 
 # Retrain the three default models from the real data sets (about 35 minutes on 2 idle CPU cores).
 models: $(STAMP)
