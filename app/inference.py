@@ -46,6 +46,24 @@ class _Task:
 
 
 @dataclass(frozen=True)
+class ThreadCounts:
+    """torch CPU threads for online and for bulk forward passes.
+
+    torch's thread count is process-wide, so switching it affects every model.
+    Bulk passes take all cores by default, because a dataset run is throughput-bound
+    and nothing else needs the cores then; online passes leave cores to HTTP work.
+    """
+
+    online: int
+    bulk: int
+
+    def apply(self, priority: Priority) -> None:
+        wanted = self.bulk if priority == Priority.BULK else self.online
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+
+
+@dataclass(frozen=True)
 class BatchResult:
     probabilities: np.ndarray  # (rows, classes) float32, in input order
     compute_s: float
@@ -73,10 +91,13 @@ def length_buckets(lengths: list[int], max_padding_ratio: float = MAX_PADDING_RA
 class InferenceWorker:
     """Runs forward passes for one model in its own thread, one batch at a time."""
 
-    def __init__(self, checkpoint: LoadedCheckpoint, encoder: Encoder) -> None:
+    def __init__(
+        self, checkpoint: LoadedCheckpoint, encoder: Encoder, threads: ThreadCounts | None = None
+    ) -> None:
         self.checkpoint = checkpoint
         self.encoder = encoder
         self.name = checkpoint.manifest.name
+        self.threads = threads
         self._bucket_text = checkpoint.manifest.kind == ModelKind.TEXT
         self._tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
         self._sequence = itertools.count()
@@ -130,6 +151,8 @@ class InferenceWorker:
             assert task.future is not None and task.loop is not None and task.samples is not None
             if task.future.cancelled():
                 continue
+            if self.threads is not None:
+                self.threads.apply(task.priority)
             result: BatchResult | None = None
             error: BaseException | None = None
             try:

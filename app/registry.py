@@ -13,7 +13,7 @@ import torch
 
 from app.batching import Batcher, BatcherConfig
 from app.errors import BadRequestError, ModelNotFoundError
-from app.inference import InferenceWorker
+from app.inference import InferenceWorker, ThreadCounts
 from app.metrics import ServiceMetrics
 from app.settings import Settings
 from checkpoint import CheckpointError, LoadedCheckpoint, Manifest, ModelKind, load_checkpoint
@@ -85,7 +85,8 @@ class ModelRegistry:
                 f"model name {name!r} is already served from {self.models[name].checkpoint.path}"
             )
         encoder = make_encoder(checkpoint.manifest, self.settings.max_image_pixels)
-        worker = InferenceWorker(checkpoint, encoder)
+        threads = ThreadCounts(online=self.settings.torch_threads, bulk=self.settings.bulk_torch_threads)
+        worker = InferenceWorker(checkpoint, encoder, threads)
         config = BatcherConfig(
             max_batch_size=self.settings.max_batch_size,
             max_delay_ms=self.settings.max_delay_ms,

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         description="torch CPU threads (default: half the cores, the rest serve HTTP and decoding)",
     )
 
+    bulk_torch_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="torch CPU threads for whole-dataset forward passes (default: all cores)",
+    )
     max_batch_size: int = Field(64, ge=1, description="rows per forward pass for /predict")
     max_delay_ms: float = Field(
         2.0, ge=0, description="longest wait for more rows, from the oldest waiting request"
