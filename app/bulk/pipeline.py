@@ -31,6 +31,9 @@ from inputs import InputError
 logger = logging.getLogger(__name__)
 
 _END = object()
+# Items the model fails on are logged one by one up to this count per run, then only counted
+# in classify_failed_items and reported per item in the results.
+MAX_LOGGED_MODEL_FAILURES = 5
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class BulkRun:
         self._first: EncodedChunk | None = None
         self._next_position = 0
         self._started_s = time.monotonic()
+        self._model_failures = 0
 
     # Reading and encoding (runs ahead of the model)
 
@@ -180,28 +184,55 @@ class BulkRun:
             )
         batch = self.options.batch_size
         for start in range(0, len(chunk.samples), batch):
-            samples = chunk.samples[start : start + batch]
-            result = await self.served.worker.run(samples, Priority.BULK)
-            self.metrics.batch_rows.labels(self.served.name, "bulk").observe(len(samples))
-            self.metrics.compute.labels(self.served.name, "bulk").observe(result.compute_s)
-            self.metrics.items.labels(self.served.name, "bulk").inc(len(samples))
-            best = result.probabilities.argmax(axis=1)
-            for offset, index in enumerate(best):
+            outcomes = await self._forward_isolating(chunk.samples[start : start + batch])
+            for offset, outcome in enumerate(outcomes):
                 i = start + offset
-                confidence = float(result.probabilities[offset, index])
-                if not np.isfinite(confidence):
-                    item = ItemResult(
-                        chunk.ids[i],
-                        None,
-                        None,
-                        chunk.true_labels[i],
-                        "the model produced a non-finite probability for this item",
-                    )
+                if isinstance(outcome, str):
+                    item = ItemResult(chunk.ids[i], None, None, chunk.true_labels[i], outcome)
                 else:
-                    item = ItemResult(chunk.ids[i], names[index], confidence, chunk.true_labels[i])
+                    index = int(outcome.argmax())
+                    confidence = float(outcome[index])
+                    if np.isfinite(confidence):
+                        item = ItemResult(chunk.ids[i], names[index], confidence, chunk.true_labels[i])
+                    else:
+                        item = ItemResult(
+                            chunk.ids[i],
+                            None,
+                            None,
+                            chunk.true_labels[i],
+                            "the model produced a non-finite probability for this item",
+                        )
                 results.append((chunk.positions[i], item))
         results.sort(key=lambda pair: pair[0])
         return [item for _, item in results]
+
+    async def _forward_isolating(self, samples: list[np.ndarray]) -> list[np.ndarray | str]:
+        """Return each sample's probabilities, or an error message for a sample the model fails on.
+
+        When a batch raises, its halves are retried until the failing samples are found,
+        so one bad item costs about log2(batch) extra forward passes, not a failed run.
+        """
+        try:
+            result = await self.served.worker.run(samples, Priority.BULK)
+        except Exception as exc:  # noqa: BLE001 - any model error is isolated to its items
+            if len(samples) == 1:
+                self.metrics.failed_items.labels(self.served.name).inc()
+                self._model_failures += 1
+                if self._model_failures <= MAX_LOGGED_MODEL_FAILURES:
+                    logger.warning(
+                        "model %s failed on dataset item %d of this run: %s: %s",
+                        self.served.name,
+                        self._model_failures,
+                        type(exc).__name__,
+                        exc,
+                    )
+                return [f"the model failed on this item: {type(exc).__name__}: {exc}"]
+            middle = len(samples) // 2
+            return await self._forward_isolating(samples[:middle]) + await self._forward_isolating(samples[middle:])
+        self.metrics.batch_rows.labels(self.served.name, "bulk").observe(len(samples))
+        self.metrics.compute.labels(self.served.name, "bulk").observe(result.compute_s)
+        self.metrics.items.labels(self.served.name, "bulk").inc(len(samples))
+        return list(result.probabilities)
 
     def _account(self, items: list[ItemResult]) -> None:
         true_indices, predicted = [], []

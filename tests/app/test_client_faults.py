@@ -12,10 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
+from checkpoint import save_checkpoint
+from checkpoint.io import script_module
 from scripts.corpus.archives import image_entries, zip_bytes
 from scripts.server_process import RunningServer, start_server
+from tests.app.tiny_model import POISON, FixedLinear, expected_probabilities, tiny_manifest
 from tests.conftest import MODELS
 
 BOUNDARY = "corpusboundary"
@@ -229,6 +233,42 @@ def test_overload_rejects_then_serves_rest(tmp_path: Path, samples: Path) -> Non
         assert all("CLASSIFY_MAX_QUEUE_ROWS" in reply.json()["detail"] for reply in rejected)
         labels = {reply.json()["label"] for reply in admitted}
         assert len(labels) == 1  # the same image gets the same label however it was batched
+        assert httpx.get(f"{server.base_url}/readyz").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_bulk_model_failure_fails_only_those_rows(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    save_checkpoint(script_module(FixedLinear()), tiny_manifest("tiny"), models / "tiny.pt")
+    server = start_server(
+        tmp_path / "server.log",
+        {
+            "CLASSIFY_MODEL_DIR": str(models),
+            "CLASSIFY_TORCH_THREADS": "1",
+            "CLASSIFY_WARMUP_BATCH_SIZES": "[1]",
+        },
+    )
+    rows = [(float(i), float(i) / 10) for i in range(300)]
+    poisoned = {17, 150, 299}
+    lines = ["a,b"] + [f"{POISON if i in poisoned else a},{b}" for i, (a, b) in enumerate(rows)]
+    try:
+        reply = httpx.post(
+            f"{server.base_url}/classify-dataset?model=tiny&format=json",
+            files={"file": ("rows.csv", "\n".join(lines).encode())},
+            timeout=60,
+        )
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["count"] == 300
+        assert body["failed"] == 3
+        assert body["classified"] == 297
+        errors = {int(p["id"]): p.get("error") for p in body["predictions"]}
+        assert {row for row, error in errors.items() if error} == {i + 1 for i in poisoned}
+        assert all("poisoned row" in errors[i + 1] for i in poisoned)
+        good = [p for p in body["predictions"] if not p.get("error")]
+        expected = expected_probabilities(np.asarray([rows[int(p["id"]) - 1] for p in good], dtype=np.float32))
+        np.testing.assert_allclose([p["confidence"] for p in good], expected.max(axis=1), rtol=1e-5)
         assert httpx.get(f"{server.base_url}/readyz").status_code == 200
     finally:
         server.stop()
