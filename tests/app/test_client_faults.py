@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -270,5 +271,42 @@ def test_bulk_model_failure_fails_only_those_rows(tmp_path: Path) -> None:
         expected = expected_probabilities(np.asarray([rows[int(p["id"]) - 1] for p in good], dtype=np.float32))
         np.testing.assert_allclose([p["confidence"] for p in good], expected.max(axis=1), rtol=1e-5)
         assert httpx.get(f"{server.base_url}/readyz").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_sigterm_completes_dataset_stream(tmp_path: Path, samples: Path) -> None:
+    server = start_server(
+        tmp_path / "server.log",
+        {
+            "CLASSIFY_MODEL_DIR": str(MODELS),
+            "CLASSIFY_TORCH_THREADS": "1",
+            "CLASSIFY_BULK_TORCH_THREADS": "1",
+            "CLASSIFY_BULK_CHUNK_ITEMS": "64",
+            "CLASSIFY_WARMUP_BATCH_SIZES": "[1]",
+        },
+    )
+    entries = image_entries(samples / "images" / "cifar10")
+    archive = zip_bytes({f"{copy}/{name}": data for copy in range(10) for name, data in entries.items()})
+    try:
+        lines = []
+        with httpx.stream(
+            "POST",
+            f"{server.base_url}/classify-dataset?model=cifar10&format=ndjson",
+            files={"file": ("many.zip", archive)},
+            timeout=120,
+        ) as reply:
+            signalled = False
+            for line in reply.iter_lines():
+                if not signalled:
+                    # Results have begun to stream: stop the server in the middle of the run.
+                    server.process.send_signal(signal.SIGTERM)
+                    signalled = True
+                lines.append(line)
+        assert reply.status_code == 200
+        summary = json.loads(lines[-1])["summary"]
+        assert summary["count"] == summary["classified"] == 2000
+        assert summary["stopped_early"] is None
+        assert server.process.wait(60) in (0, -signal.SIGTERM)
     finally:
         server.stop()
