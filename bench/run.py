@@ -11,15 +11,18 @@ the service against the offline DataLoader loop and against pyarrow's parser.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
@@ -34,6 +37,7 @@ from bench.bulk import (
     repeat_archive,
     repeat_csv,
 )
+from bench.load import build_request
 from bench.raw_forward import interpolate_items_per_s, measure_raw
 from bench.report import write_report
 from scripts.server_process import ROOT, RunningServer, free_port, start_server
@@ -132,43 +136,91 @@ def _load(url: str, kind: str, body: Path, concurrency: int, requests: int, max_
     return json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
 
 
-def _start_litserve(scratch: Path, model: str) -> subprocess.Popen[bytes]:
-    port = free_port()
-    log = (scratch / f"litserve-{model}.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.peers.litserve_server",
-            "--model",
-            str(MODELS / f"{model}.pt"),
-            "--port",
-            str(port),
-            "--max-batch-size",
-            "64",
-            "--batch-timeout-s",
-            "0.002",
-            "--threads",
-            str(default_torch_threads()),
-        ],
+@dataclass
+class Peer:
+    """A peer server started for the side-by-side runs."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str  # where the load generator sends requests
+    kind: str  # bench.load request kind
+    # LitServe's worker processes outlive a SIGTERM to the parent alone, so its whole
+    # process group is signalled. PyTriton stops Triton itself on SIGTERM.
+    signal_group: bool
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            if self.signal_group:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def pytriton_available() -> bool:
+    return importlib.util.find_spec("pytriton") is not None
+
+
+def _start_peer(scratch: Path, name: str, model: str, arguments: list[str]) -> subprocess.Popen[bytes]:
+    log = (scratch / f"{name}-{model}.log").open("wb")
+    command = [sys.executable, "-m", f"bench.peers.{name}_server", "--model", str(MODELS / f"{model}.pt")]
+    return subprocess.Popen(
+        command + arguments + ["--threads", str(default_torch_threads())],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    deadline = time.monotonic() + 120
+
+
+def _wait_ready(peer: Peer, ready: Callable[[], bool], timeout_s: float = 180) -> Peer:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if peer.process.poll() is not None:
+            raise RuntimeError(f"{peer.name} exited with {peer.process.returncode} before it was ready")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                process.port = port  # type: ignore[attr-defined]
-                return process
+            if ready():
+                return peer
         except httpx.TransportError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("LitServe did not become healthy within 120 s")
+            pass
+        time.sleep(0.3)
+    peer.stop()
+    raise RuntimeError(f"{peer.name} was not ready within {timeout_s:.0f} s")
+
+
+def _start_litserve(scratch: Path, model: str, kind: str) -> Peer:
+    port = free_port()
+    arguments = ["--port", str(port), "--max-batch-size", "64", "--batch-timeout-s", "0.002"]
+    process = _start_peer(scratch, "litserve", model, arguments)
+    peer = Peer("LitServe", process, f"http://127.0.0.1:{port}/predict", kind, signal_group=True)
+    return _wait_ready(peer, lambda: httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200)
+
+
+def _start_pytriton(scratch: Path, model: str, kind: str, body: Path) -> Peer:
+    port = free_port()
+    arguments = ["--http-port", str(port), "--max-batch-size", "64", "--max-queue-delay-us", "2000"]
+    process = _start_peer(scratch, "pytriton", model, arguments)
+    base = f"http://127.0.0.1:{port}/v2/models/{model}"
+    triton_kind = "kserve-binary" if kind == "multipart" else "kserve-json"
+    peer = Peer("PyTriton", process, f"{base}/infer", triton_kind, signal_group=False)
+    request, headers = build_request(triton_kind, body.read_bytes(), None)
+
+    def ready() -> bool:
+        # The model reports ready a moment before PyTriton has connected its inference
+        # function, so one real request must succeed too.
+        if httpx.get(f"{base}/ready", timeout=2).status_code != 200:
+            return False
+        return httpx.post(f"{base}/infer", content=request, headers=headers, timeout=10).status_code == 200
+
+    return _wait_ready(peer, ready)
 
 
 def run_peers(scratch: Path, levels: list[int], requests: int, max_seconds: float) -> dict:
-    """This service and LitServe, each alone on the machine, under the same load and bodies."""
+    """This service, LitServe and PyTriton, each alone on the machine, under the same load and bodies."""
     bodies = _bodies(scratch)
     kinds = {"cifar10": "multipart", "adult-income": "json"}
     results: dict = {}
@@ -187,23 +239,29 @@ def run_peers(scratch: Path, levels: list[int], requests: int, max_seconds: floa
                 results.setdefault(model, {}).setdefault("ours", {})[str(clients)] = point
     finally:
         server.stop()
+    starters: dict[str, Callable[[str, str], Peer]] = {
+        "litserve": lambda model, kind: _start_litserve(scratch, model, kind)
+    }
+    if pytriton_available():
+        starters["pytriton"] = lambda model, kind: _start_pytriton(scratch, model, kind, bodies[model])
+    else:
+        print("peers: PyTriton is not installed (make pytriton), so it is skipped", flush=True)
     for model, kind in kinds.items():
-        peer = _start_litserve(scratch, model)
-        try:
+        for key, start in starters.items():
+            peer = start(model, kind)
+            try:
+                for clients in levels:
+                    point = _load(peer.url, peer.kind, bodies[model], clients, requests, max_seconds)
+                    results[model].setdefault(key, {})[str(clients)] = point
+            finally:
+                peer.stop()
             for clients in levels:
-                url = f"http://127.0.0.1:{peer.port}/predict"  # type: ignore[attr-defined]
-                point = _load(url, kind, bodies[model], clients, requests, max_seconds)
-                results[model].setdefault("litserve", {})[str(clients)] = point
-        finally:
-            peer.terminate()
-            peer.wait(30)
-        for clients in levels:
-            ours, theirs = results[model]["ours"][str(clients)], results[model]["litserve"][str(clients)]
-            print(
-                f"peers {model} c={clients}: ours {ours['throughput_per_s']:.0f}/s p99 {ours['p99_ms']:.1f} ms, "
-                f"LitServe {theirs['throughput_per_s']:.0f}/s p99 {theirs['p99_ms']:.1f} ms",
-                flush=True,
-            )
+                ours, theirs = results[model]["ours"][str(clients)], results[model][key][str(clients)]
+                print(
+                    f"peers {model} c={clients}: ours {ours['throughput_per_s']:.0f}/s p99 {ours['p99_ms']:.1f} ms, "
+                    f"{peer.name} {theirs['throughput_per_s']:.0f}/s p99 {theirs['p99_ms']:.1f} ms",
+                    flush=True,
+                )
     return results
 
 
