@@ -93,6 +93,10 @@ class Settings(BaseSettings):
         default_factory=list, description="origins allowed by CORS, as a JSON list (empty: CORS off)"
     )
 
+    malloc_arenas: int = Field(
+        2, ge=0, description="glibc malloc arenas (M_ARENA_MAX) set at import; 0 keeps glibc's default"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
     log_format: Literal["plain", "json"] = Field(
         "plain", description="plain text or one JSON object per line"
