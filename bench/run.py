@@ -41,6 +41,7 @@ from bench.load import build_request
 from bench.raw_forward import interpolate_items_per_s, measure_raw
 from bench.report import write_report
 from scripts.server_process import ROOT, RunningServer, free_port, start_server
+from scripts.service_metrics import BatchTotals, batch_totals
 
 MODELS = ROOT / "models"
 SAMPLES = ROOT / "samples"
@@ -62,14 +63,8 @@ def _peak_rss_mb(server: RunningServer) -> float:
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
 
 
-def _batch_totals(base_url: str, model: str) -> tuple[float, float]:
-    text = httpx.get(f"{base_url}/metrics").text
-
-    def value(metric: str) -> float:
-        match = re.search(rf'^{metric}{{model="{model}",path="predict"}} (\S+)$', text, re.M)
-        return float(match.group(1)) if match else 0.0
-
-    return value("classify_batch_rows_sum"), value("classify_batch_rows_count")
+def _batch_totals(base_url: str, model: str) -> BatchTotals:
+    return batch_totals(httpx.get(f"{base_url}/metrics").text, model)
 
 
 def _bodies(scratch: Path) -> dict[str, Path]:
@@ -97,8 +92,8 @@ def run_online(scratch: Path, levels: list[int], requests: int, max_seconds: flo
                     url = f"{server.base_url}/predict?model={model}"
                     point = _load(url, kind, bodies[model], concurrency, requests, max_seconds)
                     after = _batch_totals(server.base_url, model)
-                    batches = after[1] - before[1]
-                    point["mean_batch_rows"] = (after[0] - before[0]) / batches if batches else 0.0
+                    batches = after.batches - before.batches
+                    point["mean_batch_rows"] = (after.rows - before.rows) / batches if batches else 0.0
                     results.setdefault(model, {}).setdefault(label, {})[str(concurrency)] = point
                     print(
                         f"online {label} {model} c={concurrency}: {point['throughput_per_s']:.0f}/s "

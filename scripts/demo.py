@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 import sys
 import tempfile
 import zipfile
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from scripts.server_process import ROOT, start_server
+from scripts.service_metrics import batch_totals
 
 SAMPLES = ROOT / "samples"
 CONCURRENCY = 16
@@ -72,15 +72,6 @@ async def _classify(client: httpx.AsyncClient, dataset: DemoDataset) -> float:
     return sum(correct) / len(correct)
 
 
-def _mean_batch_rows(metrics: str, model: str) -> float:
-    def value(name: str) -> float:
-        match = re.search(rf'^{name}{{model="{model}",path="predict"}} (\S+)$', metrics, re.M)
-        return float(match.group(1)) if match else 0.0
-
-    count = value("classify_batch_rows_count")
-    return value("classify_batch_rows_sum") / count if count else 0.0
-
-
 def _image_archive() -> bytes:
     buffer = io.BytesIO()
     folder = SAMPLES / "images" / "cifar10"
@@ -105,7 +96,7 @@ async def _run(base_url: str, datasets: list[DemoDataset]) -> None:
             print(f"  {dataset.title:<40} {len(dataset.items):4d} items  accuracy {accuracy:.4f}")
         metrics = (await client.get("/metrics")).text
         for dataset in datasets:
-            rows = _mean_batch_rows(metrics, dataset.model)
+            rows = batch_totals(metrics, dataset.model).mean_rows
             print(f"  mean batch size formed for {dataset.model}: {rows:.1f} rows")
 
         print("\nPOST /classify-dataset, one upload per dataset:")

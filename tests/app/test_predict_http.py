@@ -14,6 +14,7 @@ import torch
 
 from checkpoint import load_checkpoint
 from inputs import make_encoder
+from scripts.service_metrics import BatchTotals, batch_totals
 from tests.app.conftest import sample_images
 from tests.conftest import MODELS
 
@@ -108,19 +109,13 @@ def test_row_parity_with_offline_model(
     _check_parity(listed.json()["predictions"], offline, class_names)
 
 
-def _batch_stats(base_url: str, model: str) -> tuple[float, float]:
-    text = httpx.get(f"{base_url}/metrics").text
-
-    def value(metric: str) -> float:
-        match = re.search(rf'^{metric}{{model="{model}",path="predict"}} (\S+)$', text, re.M)
-        return float(match.group(1)) if match else 0.0
-
-    return value("classify_batch_rows_sum"), value("classify_batch_rows_count")
+def _batch_stats(base_url: str, model: str) -> BatchTotals:
+    return batch_totals(httpx.get(f"{base_url}/metrics").text, model)
 
 
 def test_concurrent_requests_form_batches(base_url: str, samples: Path) -> None:
     rows = _csv_rows(samples / "tabular/adult.csv", "income", 64)
-    before_rows, before_batches = _batch_stats(base_url, "adult-income")
+    before = _batch_stats(base_url, "adult-income")
 
     async def fire() -> list[httpx.Response]:
         async with httpx.AsyncClient(
@@ -130,9 +125,9 @@ def test_concurrent_requests_form_batches(base_url: str, samples: Path) -> None:
 
     replies = asyncio.run(fire())
     assert all(r.status_code == 200 for r in replies)
-    after_rows, after_batches = _batch_stats(base_url, "adult-income")
-    assert after_rows - before_rows == len(rows) * 3
-    assert (after_rows - before_rows) / (after_batches - before_batches) > 1
+    after = _batch_stats(base_url, "adult-income")
+    assert after.rows - before.rows == len(rows) * 3
+    assert (after.rows - before.rows) / (after.batches - before.batches) > 1
 
 
 ERROR_CASES = [

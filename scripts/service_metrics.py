@@ -1,0 +1,28 @@
+"""Read figures from the service's /metrics text, for the demo, the benchmarks and the tests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BatchTotals:
+    """Totals of the classify_batch_rows histogram for one model and path."""
+
+    rows: float
+    batches: float
+
+    @property
+    def mean_rows(self) -> float:
+        return self.rows / self.batches if self.batches else 0.0
+
+
+def batch_totals(metrics_text: str, model: str, path: str = "predict") -> BatchTotals:
+    """Return the rows and forward passes counted so far for `model` on `path` (predict or bulk)."""
+
+    def value(metric: str) -> float:
+        match = re.search(rf'^{metric}{{model="{model}",path="{path}"}} (\S+)$', metrics_text, re.M)
+        return float(match.group(1)) if match else 0.0
+
+    return BatchTotals(rows=value("classify_batch_rows_sum"), batches=value("classify_batch_rows_count"))
