@@ -8,7 +8,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -36,13 +36,17 @@ class Priority(IntEnum):
     STOP = 2  # the shutdown marker, after everything already queued
 
 
-@dataclass(order=True)
+@dataclass(frozen=True)
 class _Task:
-    priority: int
-    sequence: int  # first come, first served within a priority
-    samples: list[np.ndarray] | None = field(compare=False)
-    future: asyncio.Future[BatchResult] | None = field(compare=False)
-    loop: asyncio.AbstractEventLoop | None = field(compare=False)
+    priority: Priority
+    samples: list[np.ndarray]
+    future: asyncio.Future[BatchResult]
+    loop: asyncio.AbstractEventLoop
+
+
+# Queue entries: (priority, sequence, task). The sequence keeps first come, first served
+# within a priority and makes entries compare before the task does; a None task stops the thread.
+_QueueEntry = tuple[int, int, _Task | None]
 
 
 @dataclass(frozen=True)
@@ -50,17 +54,17 @@ class ThreadCounts:
     """torch CPU threads for online and for bulk forward passes.
 
     torch's thread count is process-wide, so switching it affects every model.
-    Bulk passes take all cores by default, because a dataset run is throughput-bound
-    and nothing else needs the cores then; online passes leave cores to HTTP work.
+    Bulk passes take all cores by default, because a dataset run is throughput-bound.
+    Online passes leave cores to HTTP work.
     """
 
     online: int
     bulk: int
 
     def apply(self, priority: Priority) -> None:
-        wanted = self.bulk if priority == Priority.BULK else self.online
-        if torch.get_num_threads() != wanted:
-            torch.set_num_threads(wanted)
+        threads = self.bulk if priority == Priority.BULK else self.online
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class InferenceWorker:
         self.name = checkpoint.manifest.name
         self.threads = threads
         self._bucket_text = checkpoint.manifest.kind == ModelKind.TEXT
-        self._tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
+        self._tasks: queue.PriorityQueue[_QueueEntry] = queue.PriorityQueue()
         self._sequence = itertools.count()
         self._thread = threading.Thread(target=self._serve, name=f"inference-{self.name}", daemon=True)
         self._thread.start()
@@ -140,15 +144,14 @@ class InferenceWorker:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[BatchResult] = loop.create_future()
-        self._tasks.put(_Task(priority, next(self._sequence), samples, future, loop))
+        self._tasks.put((priority, next(self._sequence), _Task(priority, samples, future, loop)))
         return await future
 
     def _serve(self) -> None:
         while True:
-            task = self._tasks.get()
-            if task.priority == Priority.STOP:
+            _, _, task = self._tasks.get()
+            if task is None:
                 return
-            assert task.future is not None and task.loop is not None and task.samples is not None
             if task.future.cancelled():
                 continue
             if self.threads is not None:
@@ -166,7 +169,7 @@ class InferenceWorker:
 
     def shutdown(self) -> None:
         """Finish every queued forward pass, then stop the thread."""
-        self._tasks.put(_Task(Priority.STOP, next(self._sequence), None, None, None))
+        self._tasks.put((Priority.STOP, next(self._sequence), None))
         self._thread.join()
 
 

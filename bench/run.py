@@ -40,7 +40,14 @@ from bench.bulk import (
 from bench.load import build_request
 from bench.raw_forward import interpolate_items_per_s, measure_raw
 from bench.report import write_report
-from scripts.server_process import ROOT, RunningServer, free_port, start_server
+from scripts.server_process import (
+    ROOT,
+    ProcessExitedError,
+    RunningServer,
+    free_port,
+    start_server,
+    wait_until_ready,
+)
 from scripts.service_metrics import BatchTotals, batch_totals
 
 MODELS = ROOT / "models"
@@ -58,9 +65,10 @@ def _server(scratch: Path, name: str, **env: str) -> RunningServer:
     return start_server(scratch / f"{name}.log", settings)
 
 
-def _peak_rss_mb(server: RunningServer) -> float:
+def server_memory_mb(server: RunningServer, field: str = "VmHWM") -> float:
+    """Return a memory figure of the server process from /proc: VmHWM (peak RSS) or VmRSS (now)."""
     status = Path(f"/proc/{server.process.pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1)) / 1024
 
 
 def _batch_totals(base_url: str, model: str) -> BatchTotals:
@@ -173,16 +181,11 @@ def _start_peer(scratch: Path, name: str, model: str, arguments: list[str]) -> s
 
 
 def _wait_ready(peer: Peer, ready: Callable[[], bool], timeout_s: float = 180) -> Peer:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if peer.process.poll() is not None:
-            raise RuntimeError(f"{peer.name} exited with {peer.process.returncode} before it was ready")
-        try:
-            if ready():
-                return peer
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
+    try:
+        if wait_until_ready(peer.process, ready, timeout_s, poll_s=0.3):
+            return peer
+    except ProcessExitedError:
+        raise RuntimeError(f"{peer.name} exited with {peer.process.returncode} before it was ready") from None
     peer.stop()
     raise RuntimeError(f"{peer.name} was not ready within {timeout_s:.0f} s")
 
@@ -293,7 +296,7 @@ def run_bulk_images(scratch: Path, archives: dict[str, Path], folders: dict[str,
         server = _server(scratch, f"bulk-{scale}")
         try:
             service = _classify_upload(server, archive, "cifar10")
-            service["peak_rss_mb"] = _peak_rss_mb(server)
+            service["peak_rss_mb"] = server_memory_mb(server)
         finally:
             server.stop()
         offline = dataloader_items_per_s(MODELS / "cifar10.pt", folders[scale], 256, workers)
@@ -317,7 +320,7 @@ def run_bulk_csv(scratch: Path, source: Path, min_rows: int) -> dict:
     server = _server(scratch, "bulk-csv")
     try:
         service = _classify_upload(server, path, "adult-income")
-        service["peak_rss_mb"] = _peak_rss_mb(server)
+        service["peak_rss_mb"] = server_memory_mb(server)
     finally:
         server.stop()
     print(

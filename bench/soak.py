@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,8 +29,9 @@ import httpx
 
 from bench.raw_forward import interpolate_items_per_s
 from bench.report import write_report
-from bench.run import MODELS, SAMPLES, _bodies, load_command
-from scripts.server_process import ROOT, RunningServer, start_server
+from bench.run import SAMPLES, _bodies, _server, load_command, server_memory_mb
+from scripts.server_process import ROOT, RunningServer
+from scripts.service_metrics import requests_with_status
 
 BENCH = ROOT / "bench"
 RSS_GROWTH_GOAL = 0.05
@@ -50,15 +50,8 @@ class Window:
     rss_mb: float
 
 
-def _rss_mb(server: RunningServer, field: str = "VmRSS") -> float:
-    status = Path(f"/proc/{server.process.pid}/status").read_text()
-    return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1)) / 1024
-
-
 def _server_errors(server: RunningServer) -> int:
-    text = httpx.get(f"{server.base_url}/metrics").text
-    counts = re.findall(r'^classify_requests_total\{[^}]*status="5\d\d"[^}]*\} (\S+)$', text, re.M)
-    return int(sum(float(count) for count in counts))
+    return int(requests_with_status(httpx.get(f"{server.base_url}/metrics").text, "5"))
 
 
 def _load_process(url: str, kind: str, body: Path, clients: int, seconds: float) -> subprocess.Popen[str]:
@@ -94,18 +87,11 @@ def _upload_dataset(base_url: str, archive: bytes) -> tuple[int, int]:
 def run_soak(scratch: Path, minutes: float, clients: int, window_s: float) -> dict:
     bodies = _bodies(scratch)
     archive = _sample_archive()
-    server = start_server(
-        scratch / "soak-server.log",
-        {
-            "CLASSIFY_MODEL_DIR": str(MODELS),
-            "CLASSIFY_LOG_LEVEL": "WARNING",
-            "CLASSIFY_JOBS_DIR": str(scratch / "jobs"),
-        },
-    )
+    server = _server(scratch, "soak-server")
     windows: list[Window] = []
     started = time.monotonic()
     try:
-        rss_at_start_mb = _rss_mb(server)
+        rss_at_start_mb = server_memory_mb(server, "VmRSS")
         index = 0
         while time.monotonic() - started < minutes * 60:
             loads = [
@@ -132,7 +118,7 @@ def run_soak(scratch: Path, minutes: float, clients: int, window_s: float) -> di
                 p99_ms=round(max(p["p99_ms"] for p in points), 2),
                 bulk_items=bulk_items,
                 bulk_errors=bulk_errors,
-                rss_mb=round(_rss_mb(server), 1),
+                rss_mb=round(server_memory_mb(server, "VmRSS"), 1),
             )
             windows.append(window)
             print(
@@ -142,7 +128,7 @@ def run_soak(scratch: Path, minutes: float, clients: int, window_s: float) -> di
             )
             index += 1
         server_errors = _server_errors(server)
-        peak_rss_mb = _rss_mb(server, "VmHWM")
+        peak_rss_mb = server_memory_mb(server)
         ready = httpx.get(f"{server.base_url}/readyz").status_code == 200
     finally:
         server.stop()
@@ -211,6 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         soak = run_soak(Path(scratch), args.minutes, args.clients, args.window_s)
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "soak.json").write_text(json.dumps(soak, indent=2) + "\n")
     (args.out / "soak.md").write_text(render_soak(soak))
     results = args.out / "results.json"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,30 @@ class RunningServer:
         return self.process.returncode
 
 
+class ProcessExitedError(RuntimeError):
+    """The process being waited for exited before it was ready."""
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes], ready: Callable[[], bool], timeout_s: float, poll_s: float = 0.2
+) -> bool:
+    """Poll `ready()` until it returns True (then return True) or `timeout_s` passes (return False).
+
+    A connection error counts as not ready yet. Raises ProcessExitedError when the process exits first.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ProcessExitedError(f"process exited with {process.returncode}")
+        try:
+            if ready():
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(poll_s)
+    return False
+
+
 def start_server(
     log_path: Path,
     env: dict[str, str] | None = None,
@@ -60,15 +85,13 @@ def start_server(
         stderr=subprocess.STDOUT,
     )
     server = RunningServer(process, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + ready_timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(f"{server.base_url}{wait_path}", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    try:
+        ready = wait_until_ready(
+            process, lambda: httpx.get(f"{server.base_url}{wait_path}", timeout=2).status_code == 200, ready_timeout_s
+        )
+    except ProcessExitedError:
+        raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}") from None
+    if ready:
+        return server
     server.stop()
     raise RuntimeError(f"server not ready within {ready_timeout_s} s:\n{server.log()}")

@@ -26,3 +26,16 @@ def batch_totals(metrics_text: str, model: str, path: str = "predict") -> BatchT
         return float(match.group(1)) if match else 0.0
 
     return BatchTotals(rows=value("classify_batch_rows_sum"), batches=value("classify_batch_rows_count"))
+
+
+def requests_with_status(metrics_text: str, status_prefix: str, endpoint: str | None = None) -> float:
+    """Return how many requests classify_requests_total counted with a status starting with `status_prefix`.
+
+    "5" counts every server error and "499" one exact status; `endpoint` limits the count to one endpoint.
+    """
+    total = 0.0
+    for labels_text, value in re.findall(r"^classify_requests_total\{([^}]*)\} (\S+)$", metrics_text, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+        if labels.get("status", "").startswith(status_prefix) and endpoint in (None, labels.get("endpoint")):
+            total += float(value)
+    return total

@@ -20,6 +20,7 @@ from checkpoint import save_checkpoint
 from checkpoint.io import script_module
 from scripts.corpus.archives import image_entries, zip_bytes
 from scripts.server_process import RunningServer, start_server
+from scripts.service_metrics import requests_with_status
 from tests.app.tiny_model import POISON, FixedLinear, expected_probabilities, tiny_manifest
 from tests.conftest import MODELS
 
@@ -76,12 +77,7 @@ def _aborted(server: RunningServer, endpoint: str, reason: str) -> float:
 
 
 def _requests_with_status(server: RunningServer, endpoint: str, status: str) -> float:
-    text = httpx.get(f"{server.base_url}/metrics").text
-    total = 0.0
-    for labels, value in re.findall(r"^classify_requests_total\{([^}]*)\} (\S+)$", text, re.M):
-        if f'endpoint="{endpoint}"' in labels and f'status="{status}"' in labels:
-            total += float(value)
-    return total
+    return requests_with_status(httpx.get(f"{server.base_url}/metrics").text, status, endpoint)
 
 
 def _open_fds(server: RunningServer) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import httpx
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from scripts.corpus.cases import Case, read_cases, write_corpus
+from scripts.service_metrics import requests_with_status
 
 TIMEOUT = httpx.Timeout(120)
 
@@ -89,5 +89,4 @@ def test_corpus_causes_no_server_error(base_url: str, corpus: Path) -> None:
         assert reply.status_code < 500, f"{case.name}: {reply.status_code} {reply.text[:300]}"
     assert httpx.get(f"{base_url}/readyz").status_code == 200
     metrics = httpx.get(f"{base_url}/metrics").text
-    server_errors = re.findall(r'classify_requests_total\{[^}]*status="5\d\d"[^}]*\} ([0-9.]+)', metrics)
-    assert sum(float(count) for count in server_errors) == 0
+    assert requests_with_status(metrics, "5") == 0
