@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(20 * 2**20, ge=1024, description="largest /predict body in bytes")
     max_image_pixels: int = Field(40_000_000, ge=1, description="largest declared image size in pixels")
     body_idle_timeout_s: float = Field(
-        30.0, gt=0, description="longest wait for the next part of a request body before 408"
+        30.0, gt=0, description="maximum wait for the next part of a request body before 408"
     )
     min_upload_bytes_per_s: float = Field(
         1024.0,

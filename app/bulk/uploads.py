@@ -27,7 +27,7 @@ async def form_file(request: Request, what: str) -> UploadFile:
     try:
         form = await request.form(max_files=1, max_fields=8)
     except (ClientDisconnect, BodyTooLarge, BodyReadTimeout):
-        raise  # the body guard answers these (or nobody is left to answer)
+        raise  # the body guard sends the reply, or the client has gone
     except Exception as exc:  # noqa: BLE001 - starlette raises several parser errors
         raise BadRequestError(f"the multipart body cannot be parsed: {exc}") from None
     upload = form.get("file")

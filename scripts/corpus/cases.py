@@ -46,7 +46,7 @@ class Case:
     model: str
     body: BodyKind
     expected: Expected
-    why: str  # the documented reason for the expected outcome
+    reason: str  # why the service must give the expected outcome
     content_type: str = "application/octet-stream"
 
 
@@ -56,8 +56,8 @@ class CaseFile:
     data: bytes
 
 
-def _image(name: str, data: bytes, expected: Expected, why: str, suffix: str) -> CaseFile:
-    case = Case(name, f"{name}{suffix}", "predict", "cifar10", "multipart", expected, why)
+def _image(name: str, data: bytes, expected: Expected, reason: str, suffix: str) -> CaseFile:
+    case = Case(name, f"{name}{suffix}", "predict", "cifar10", "multipart", expected, reason)
     return CaseFile(case, data)
 
 
@@ -129,8 +129,8 @@ def _image_cases(samples: Path) -> Iterator[CaseFile]:
     yield CaseFile(wrong_type, b"%PDF-1.4\n")
 
 
-def _archive(name: str, data: bytes, expected: Expected, why: str, suffix: str = ".zip") -> CaseFile:
-    return CaseFile(Case(name, f"{name}{suffix}", "classify-dataset", "cifar10", "multipart", expected, why), data)
+def _archive(name: str, data: bytes, expected: Expected, reason: str, suffix: str = ".zip") -> CaseFile:
+    return CaseFile(Case(name, f"{name}{suffix}", "classify-dataset", "cifar10", "multipart", expected, reason), data)
 
 
 def _archive_cases(samples: Path) -> Iterator[CaseFile]:
@@ -208,8 +208,8 @@ def _archive_cases(samples: Path) -> Iterator[CaseFile]:
     )
 
 
-def _csv(name: str, model: str, data: bytes, expected: Expected, why: str) -> CaseFile:
-    return CaseFile(Case(name, f"{name}.csv", "classify-dataset", model, "multipart", expected, why), data)
+def _csv(name: str, model: str, data: bytes, expected: Expected, reason: str) -> CaseFile:
+    return CaseFile(Case(name, f"{name}.csv", "classify-dataset", model, "multipart", expected, reason), data)
 
 
 def _csv_cases(samples: Path) -> Iterator[CaseFile]:
@@ -288,8 +288,8 @@ def _csv_cases(samples: Path) -> Iterator[CaseFile]:
     )
 
 
-def _json(name: str, model: str, data: bytes, expected: Expected, why: str) -> CaseFile:
-    return CaseFile(Case(name, f"{name}.json", "predict", model, "json", expected, why), data)
+def _json(name: str, model: str, data: bytes, expected: Expected, reason: str) -> CaseFile:
+    return CaseFile(Case(name, f"{name}.json", "predict", model, "json", expected, reason), data)
 
 
 def _json_cases(samples: Path) -> Iterator[CaseFile]:
